@@ -1,0 +1,318 @@
+"""The per-connection API session: a sans-I/O state machine.
+
+The Tornado handler feeds it text frames and clock ticks and carries out the ordered list of
+actions it returns: :class:`Send` a frame, :class:`Join` or :class:`Leave` a room (the hub then
+sends snapshots or catch-up), or :class:`Close` the connection. All protocol decisions (auth and
+its deadline, token expiry, rate limits, heartbeats, error codes) live here, with ``now`` passed
+in, so they are tested with a fake clock and no server.
+
+States: ``AWAITING_AUTH`` (opened without ``?token=``, waiting for an ``auth`` message) →
+``READY`` → ``CLOSED``.
+
+Examples
+--------
+>>> from fogpanel.protocol.auth import Verifier, mint
+>>> s = ApiSession("c1", verifier=Verifier("k" * 32), rooms=["nodes"], now=0.0)
+>>> [type(a).__name__ for a in s.start(0.0)], s.state.name
+([], 'AWAITING_AUTH')
+>>> token = mint("k" * 32, sub="ada", ttl=60, now=0.0)
+>>> [type(a).__name__ for a in s.receive_text('{"type":"auth","token":"%s"}' % token, 1.0)]
+['Send']
+>>> [type(a).__name__ for a in s.receive_text('{"type":"subscribe","rooms":["nodes"]}', 2.0)]
+['Send', 'Join']
+>>> s.tick(61.0)[-1]
+Close(code=4401, reason='token expired')
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from fogpanel import errors
+from fogpanel.protocol import messages
+from fogpanel.protocol.auth import Claims, Verifier
+from fogpanel.protocol.heartbeat import Heartbeat
+from fogpanel.protocol.ratelimit import TokenBucket
+
+__all__ = ["Action", "ApiSession", "Close", "Join", "Leave", "Send", "State"]
+
+
+class State(enum.Enum):
+    AWAITING_AUTH = "awaiting_auth"
+    READY = "ready"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Send:
+    """Write this text frame to the client."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Join:
+    """Subscribe the connection to ``room``; replay after ``since`` or send the snapshot."""
+
+    room: str
+    since: int | None = None
+    epoch: str | None = None
+
+
+@dataclass(frozen=True)
+class Leave:
+    """Unsubscribe the connection from ``room``."""
+
+    room: str
+
+
+@dataclass(frozen=True)
+class Close:
+    """Close the connection with this WebSocket close code."""
+
+    code: int
+    reason: str
+
+
+Action = Send | Join | Leave | Close
+
+# The streak of rate-limited frames ends after this long without one.
+_STREAK_RESET = 1.0
+
+
+class ApiSession:
+    """Protocol state of one WebSocket API connection.
+
+    Parameters
+    ----------
+    connection_id
+        Sent in ``connection_established``.
+    verifier
+        Checks ``auth`` tokens.
+    rooms
+        Names of the rooms that exist.
+    now
+        Wall-clock seconds at creation.
+    claims
+        Already-verified claims when the token came in the query string.
+    admit
+        Called with ``(sub, now)`` when a token arrives by message; returns 0 to admit or the
+        seconds to wait (the per-user connection rate limit, shared by all connections).
+    """
+
+    def __init__(
+        self,
+        connection_id: str,
+        *,
+        verifier: Verifier,
+        rooms: Iterable[str],
+        now: float,
+        claims: Claims | None = None,
+        admit: Callable[[str, float], float] | None = None,
+        auth_timeout: float = 5.0,
+        ping_interval: float = 30.0,
+        idle_timeout: float = 60.0,
+        messages_per_second: float = 100.0,
+        message_burst: int = 100,
+        rate_limit_close_after: int = 100,
+    ) -> None:
+        self.connection_id = connection_id
+        self.claims = claims
+        self.state = State.AWAITING_AUTH
+        self.subscriptions: set[str] = set()
+        self.opened_at = now
+        self.messages_in = 0
+        self._verifier = verifier
+        self._rooms = frozenset(rooms)
+        self._admit = admit
+        self._auth_deadline = now + auth_timeout
+        self._heartbeat = Heartbeat(ping_interval, idle_timeout, now)
+        self._bucket = TokenBucket(messages_per_second, message_burst, now)
+        self._close_after = rate_limit_close_after
+        self._strikes = 0
+        self._last_strike = float("-inf")
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def start(self, now: float) -> list[Action]:
+        """Begin the session: greet at once if the token came with the request."""
+        if self.claims is not None:
+            return self._established(now)
+        return []
+
+    def receive_text(self, text: str, now: float) -> list[Action]:
+        """Handle one inbound text frame."""
+        if self.state is State.CLOSED:
+            return []
+        self._heartbeat.seen(now)
+        self.messages_in += 1
+        limited = self._rate_limit(now)
+        if limited is not None:
+            return limited
+        try:
+            msg = messages.parse(text)
+        except errors.ProtocolError as exc:
+            return [self._error(exc, now)]
+        if self.state is State.AWAITING_AUTH:
+            return self._while_awaiting_auth(msg, now)
+        return self._dispatch(msg, now)
+
+    def receive_binary(self, now: float) -> list[Action]:
+        """Handle one inbound binary frame: the API is JSON text only."""
+        if self.state is State.CLOSED:
+            return []
+        self._heartbeat.seen(now)
+        limited = self._rate_limit(now)
+        if limited is not None:
+            return limited
+        return [self._error(errors.BadMessage("binary frames are not supported"), now)]
+
+    def receive_control(self, now: float) -> None:
+        """A WebSocket-level ping or pong arrived: it counts as liveness too."""
+        self._heartbeat.seen(now)
+
+    def tick(self, now: float) -> list[Action]:
+        """Check deadlines: auth timeout, token expiry, idle timeout, server ping."""
+        if self.state is State.CLOSED:
+            return []
+        if self.state is State.AWAITING_AUTH and now >= self._auth_deadline:
+            return self._close(errors.CLOSE_AUTH, "authentication timed out")
+        if self.claims is not None and now >= self.claims.exp:
+            return [
+                Send(messages.error("token_expired", "the token has expired", now)),
+                *self._close(errors.CLOSE_AUTH, "token expired"),
+            ]
+        if self._heartbeat.expired(now):
+            return self._close(errors.CLOSE_IDLE, "no frame received within the idle timeout")
+        if self.state is State.READY and self._heartbeat.ping_due(now):
+            self._heartbeat.sent_ping(now)
+            return [Send(messages.dump("ping", now))]
+        return []
+
+    def next_deadline(self) -> float:
+        """When :meth:`tick` must next be called."""
+        deadline = self._heartbeat.next_deadline()
+        if self.state is State.AWAITING_AUTH:
+            deadline = min(deadline, self._auth_deadline)
+        if self.claims is not None:
+            deadline = min(deadline, self.claims.exp)
+        return deadline
+
+    def closed(self) -> None:
+        """The transport closed (by either side)."""
+        self.state = State.CLOSED
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _rate_limit(self, now: float) -> list[Action] | None:
+        if self._bucket.take(now):
+            return None
+        if now - self._last_strike > _STREAK_RESET:
+            self._strikes = 0
+        self._strikes += 1
+        self._last_strike = now
+        if self._strikes >= self._close_after:
+            return [
+                Send(messages.error("rate_limited", "message rate limit exceeded", now)),
+                *self._close(errors.CLOSE_RATE_LIMITED, "message rate limit exceeded"),
+            ]
+        if self._strikes == 1:
+            return [Send(messages.error(
+                "rate_limited", "too many messages; this one was dropped", now))]
+        return []
+
+    def _while_awaiting_auth(self, msg: messages.Message, now: float) -> list[Action]:
+        if isinstance(msg, messages.Auth):
+            return self._authenticate(msg.token, now)
+        if isinstance(msg, messages.Ping | messages.Pong):
+            return self._dispatch(msg, now)
+        return [
+            Send(messages.error("unauthorized", "send an auth message first", now)),
+            *self._close(errors.CLOSE_AUTH, "not authenticated"),
+        ]
+
+    def _authenticate(self, token: str, now: float) -> list[Action]:
+        try:
+            claims = self._verifier.verify(token, now=now)
+        except errors.AuthError as exc:
+            if self.state is State.READY:
+                return [self._error(exc, now)]
+            return [self._error(exc, now), *self._close(errors.CLOSE_AUTH, exc.code)]
+        if self.state is State.READY:
+            # A token refresh: same subject only, the rooms already joined stay.
+            assert self.claims is not None
+            if claims.sub != self.claims.sub:
+                return [self._error(errors.TokenInvalid("a refreshed token must keep its sub"),
+                                    now)]
+            self.claims = claims
+            return [Send(messages.dump("authenticated", now, sub=claims.sub,
+                                       expires_at=messages.iso(claims.exp)))]
+        if self._admit is not None:
+            wait = self._admit(claims.sub, now)
+            if wait > 0:
+                exc = errors.RateLimited("too many connections for this user", retry_after=wait)
+                return [self._error(exc, now, retry_after=round(wait, 3)),
+                        *self._close(errors.CLOSE_RATE_LIMITED, "connection rate limit")]
+        self.claims = claims
+        return self._established(now)
+
+    def _established(self, now: float) -> list[Action]:
+        self.state = State.READY
+        assert self.claims is not None
+        return [Send(messages.dump(
+            "connection_established", now, connection_id=self.connection_id,
+            user=self.claims.sub, rooms=sorted(self._rooms),
+        ))]
+
+    def _dispatch(self, msg: messages.Message, now: float) -> list[Action]:
+        if isinstance(msg, messages.Subscribe):
+            return self._subscribe(msg, now)
+        if isinstance(msg, messages.Unsubscribe):
+            return self._unsubscribe(msg, now)
+        if isinstance(msg, messages.Ping):
+            return [Send(messages.dump("pong", now))]
+        if isinstance(msg, messages.Pong):
+            return []
+        return self._authenticate(msg.token, now)
+
+    def _room_error(self, room: str, now: float) -> Send | None:
+        if room not in self._rooms:
+            return self._error(errors.UnknownRoom(f"unknown room {room!r}"), now, room=room)
+        assert self.claims is not None
+        if not self.claims.may_join(room):
+            return self._error(errors.ForbiddenRoom(f"the token does not allow room {room!r}"),
+                               now, room=room)
+        return None
+
+    def _subscribe(self, msg: messages.Subscribe, now: float) -> list[Action]:
+        actions: list[Action] = []
+        for room in msg.rooms:
+            problem = self._room_error(room, now)
+            if problem is not None:
+                actions.append(problem)
+                continue
+            self.subscriptions.add(room)
+            actions.append(Send(messages.dump("subscription_confirmed", now, room=room)))
+            actions.append(Join(room, msg.since.get(room), msg.epoch))
+        return actions
+
+    def _unsubscribe(self, msg: messages.Unsubscribe, now: float) -> list[Action]:
+        actions: list[Action] = []
+        for room in msg.rooms:
+            if room not in self._rooms:
+                actions.append(self._error(errors.UnknownRoom(f"unknown room {room!r}"), now,
+                                           room=room))
+                continue
+            self.subscriptions.discard(room)
+            actions.append(Leave(room))
+            actions.append(Send(messages.dump("unsubscription_confirmed", now, room=room)))
+        return actions
+
+    def _error(self, exc: errors.FogpanelError, now: float, **extra: object) -> Send:
+        return Send(messages.error(exc.code, exc.message, now, **extra))
+
+    def _close(self, code: int, reason: str) -> list[Action]:
+        self.state = State.CLOSED
+        return [Close(code, reason)]

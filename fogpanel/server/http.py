@@ -1,0 +1,133 @@
+"""HTTP API under ``/api/ws/``: streams, stats, one connection, and the subscribe explainers.
+
+JSON in and out. Every route but ``streams`` needs ``Authorization: Bearer <token>``. Errors are
+``{"error": {"code", "message"}}`` with the status from :mod:`fogpanel.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from tornado.web import RequestHandler
+
+from fogpanel import errors
+from fogpanel.protocol.auth import Claims
+from fogpanel.server.logs import QuietLogMixin
+from fogpanel.server.services import Services
+from fogpanel.server.websocket import bearer_token
+
+__all__ = [
+    "ConnectionHandler",
+    "JsonHandler",
+    "StatsHandler",
+    "StreamsHandler",
+    "SubscribeHandler",
+]
+
+_DESCRIPTIONS = {
+    "nodes": ("Betanet mixnode and P2P network status", 5),
+    "tasks": ("Fog task progress and queue summary", 2),
+    "metrics": ("Composite health and per-service checks", 10),
+    "alerts": ("Threshold and anomaly alerts, sent as they fire and resolve", 0),
+    "resources": ("Device counts, averages and the busiest devices", 15),
+    "topology": ("Node/link map, sent when it changes", 0),
+}
+
+
+class JsonHandler(QuietLogMixin, RequestHandler):
+    """Base: JSON errors, bearer auth, no tracebacks to clients."""
+
+    def initialize(self, services: Services) -> None:
+        self.services = services
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+
+    def send_json(self, obj: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(obj, separators=(",", ":")))
+
+    def fail(self, exc: errors.FogpanelError) -> None:
+        if isinstance(exc, errors.AuthError):
+            self.set_header("WWW-Authenticate", 'Bearer realm="fogpanel"')
+        self.send_json({"error": {"code": exc.code, "message": exc.message}}, exc.status)
+
+    def claims(self) -> Claims:
+        token = bearer_token(self.request.headers.get("Authorization"))
+        return self.services.verifier.verify(token, now=time.time())
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # Tornado's own errors (405, 500, ...): a stable JSON body, never a traceback.
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status_code, "internal_error")
+        self.finish(json.dumps({"error": {"code": code, "message": self._reason}}))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, errors.FogpanelError):
+            self.fail(e)
+            return
+        super()._handle_request_exception(e)
+
+
+class StreamsHandler(JsonHandler):
+    """``GET /api/ws/streams``: the rooms and their cadence (no auth)."""
+
+    def get(self) -> None:
+        rooms = []
+        for room in self.services.hub.rooms:
+            description, interval = _DESCRIPTIONS.get(room, (f"The {room} room", 0))
+            rooms.append({"name": room, "description": description,
+                          "update_interval": interval})
+        self.send_json({"streams": rooms, "websocket": "/api/ws/connect"})
+
+
+class StatsHandler(JsonHandler):
+    """``GET /api/ws/stats``: connection and message counters of this process."""
+
+    def get(self) -> None:
+        self.claims()
+        self.send_json(self.services.stats())
+
+
+class ConnectionHandler(JsonHandler):
+    """``GET /api/ws/connections/{id}``: the caller's own connection, or any for an admin."""
+
+    def get(self, connection_id: str) -> None:
+        claims = self.claims()
+        conn = self.services.connections.get(connection_id)
+        if conn is None:
+            raise errors.NotFound("no open connection has this id")
+        info = conn.describe()
+        if not claims.admin and info.get("user") != claims.sub:
+            raise errors.Forbidden("this connection belongs to another user")
+        self.send_json(info)
+
+
+class SubscribeHandler(JsonHandler):
+    """``POST /api/ws/subscribe`` and ``/unsubscribe``: subscriptions live on the WebSocket."""
+
+    def initialize(self, services: Services, action: str = "subscribe") -> None:
+        super().initialize(services)
+        self.action = action
+
+    def post(self) -> None:
+        self.claims()
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise errors.BadJson("the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise errors.BadJson("the body must be a JSON object")
+        rooms = body.get("rooms", [])
+        if not isinstance(rooms, list) or not all(isinstance(r, str) for r in rooms):
+            raise errors.BadMessage("'rooms' must be a list of room names")
+        for room in rooms:
+            self.services.hub.registry.check(room)
+        self.send_json({
+            "message": (f"To {self.action}, open a WebSocket to /api/ws/connect and send this "
+                        "message; HTTP cannot hold a subscription."),
+            "websocket_url": "/api/ws/connect",
+            "example": {"type": self.action, "rooms": rooms or list(self.services.hub.rooms)},
+        })

@@ -1,0 +1,29 @@
+"""The route table for the API, built around a process's :class:`Services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fogpanel.server.http import (
+    ConnectionHandler,
+    StatsHandler,
+    StreamsHandler,
+    SubscribeHandler,
+)
+from fogpanel.server.services import Services
+from fogpanel.server.websocket import ApiSocketHandler
+
+__all__ = ["build_routes"]
+
+
+def build_routes(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
+    """Tornado URL specs for ``/api/ws/...``, each handler given ``services``."""
+    deps = {"services": services}
+    return [
+        (r"/api/ws/connect", ApiSocketHandler, deps),
+        (r"/api/ws/streams", StreamsHandler, deps),
+        (r"/api/ws/stats", StatsHandler, deps),
+        (r"/api/ws/connections/([A-Za-z0-9_-]+)", ConnectionHandler, deps),
+        (r"/api/ws/subscribe", SubscribeHandler, {**deps, "action": "subscribe"}),
+        (r"/api/ws/unsubscribe", SubscribeHandler, {**deps, "action": "unsubscribe"}),
+    ]

@@ -1,0 +1,147 @@
+"""The composition root: the services one fogpanel process shares, built once.
+
+``fogpanel serve``, the ``panel serve --plugins fogpanel.server.plugin`` route module, ``app.py``
+and the tests all obtain their hub, verifier, limits and connection table here, and handlers
+receive them through the route table, so nothing lives in module globals of the handlers and
+``app.py`` (re-executed per Panel session) holds no state of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from fogpanel.config import Settings
+from fogpanel.hub import Hub
+from fogpanel.protocol.auth import Verifier
+from fogpanel.protocol.ratelimit import SlidingWindow
+from fogpanel.publishers import start_publishers
+
+__all__ = ["Connection", "Services", "build_services", "get_services", "set_services"]
+
+logger = logging.getLogger("fogpanel.server")
+
+# File descriptors kept free for HTTP requests, the dashboard, SQLite and logs when the
+# connection cap is derived from RLIMIT_NOFILE.
+_FD_HEADROOM = 1024
+
+
+class Connection(Protocol):
+    """What the services know of an open API connection."""
+
+    connection_id: str
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def shutdown(self, code: int, reason: str) -> None: ...
+
+
+@dataclass
+class Services:
+    """Everything one process shares between its handlers, dashboard sessions and publishers."""
+
+    settings: Settings
+    hub: Hub
+    verifier: Verifier
+    connection_limiter: SlidingWindow
+    max_connections: int
+    started_at: float = field(default_factory=time.time)
+    connections: dict[str, Connection] = field(default_factory=dict)
+    connections_total: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def new_connection_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def register(self, conn: Connection) -> None:
+        self.connections[conn.connection_id] = conn
+        self.connections_total += 1
+
+    def unregister(self, conn: Connection) -> None:
+        self.connections.pop(conn.connection_id, None)
+
+    def refuse(self, code: str) -> None:
+        self.refused[code] = self.refused.get(code, 0) + 1
+
+    def admit_user(self, sub: str, now: float) -> float:
+        """The per-user connection rate limit: 0 to admit, else seconds to wait."""
+        return self.connection_limiter.hit(sub, now)
+
+    @property
+    def started(self) -> bool:
+        return bool(self._tasks)
+
+    def start(self) -> None:
+        """Start the publishers on the running loop; a second call does nothing."""
+        if self._tasks:
+            return
+        self._tasks = start_publishers(self.hub, self.settings)
+        logger.info("fogpanel services started: %d publisher task(s)", len(self._tasks))
+
+    async def stop(self) -> None:
+        """Stop the publishers and close every API connection with 1001 (going away)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        for conn in list(self.connections.values()):
+            conn.shutdown(1001, "server shutting down")
+
+    def stats(self) -> dict[str, Any]:
+        """The process's figures for ``/api/ws/stats``."""
+        hub = self.hub.stats()
+        return {
+            "total_connections": self.connections_total,
+            "active_connections": len(self.connections),
+            "max_connections": self.max_connections,
+            "total_messages": hub["messages_delivered"],
+            "messages_published": hub["messages_published"],
+            "messages_delivered": hub["messages_delivered"],
+            "slow_closed": hub["slow_closed"],
+            "refused": dict(self.refused),
+            "rooms": hub["rooms"],
+            "epoch": hub["epoch"],
+            "uptime_seconds": round(time.time() - self.started_at, 3),
+        }
+
+
+def _connection_cap(requested: int) -> int:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return requested
+    return max(1, min(requested, soft - _FD_HEADROOM))
+
+
+def build_services(settings: Settings) -> Services:
+    """Build a process's services from validated settings (does not start publishers)."""
+    return Services(
+        settings=settings,
+        hub=Hub(settings.rooms, history_size=settings.history_size),
+        verifier=Verifier(settings.secret, settings.jwt_algorithm,
+                          audience=settings.jwt_audience, issuer=settings.jwt_issuer),
+        connection_limiter=SlidingWindow(settings.connections_per_minute, 60.0),
+        max_connections=_connection_cap(settings.max_connections),
+    )
+
+
+_process_services: Services | None = None
+
+
+def get_services() -> Services:
+    """This process's services, built from the environment on first use."""
+    global _process_services
+    if _process_services is None:
+        _process_services = build_services(Settings.from_env())
+    return _process_services
+
+
+def set_services(services: Services | None) -> None:
+    """Install ``services`` as this process's (``fogpanel serve`` builds them from its CLI)."""
+    global _process_services
+    _process_services = services

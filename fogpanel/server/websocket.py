@@ -1,0 +1,235 @@
+"""The WebSocket API handler: a thin adapter between Tornado and :class:`ApiSession`.
+
+It moves bytes and nothing else: refuses a handshake that fails the pre-upgrade checks
+(connection cap 503, origin 403, bad ``?token=`` 401, per-user connection rate 429), feeds frames
+and clock ticks to the pure session, and carries out the session's actions in order. As a hub
+subscriber it writes the hub's prebuilt frame straight to its stream, and reports a full outbound
+buffer so the hub can close it with 4508.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from tornado.ioloop import IOLoop
+from tornado.iostream import StreamClosedError
+from tornado.websocket import WebSocketHandler
+
+from fogpanel import errors
+from fogpanel.hub import Outbound
+from fogpanel.protocol.auth import Claims
+from fogpanel.protocol.frames import text_frame
+from fogpanel.protocol.messages import iso
+from fogpanel.protocol.session import Action, ApiSession, Close, Join, Leave, Send
+from fogpanel.server.logs import QuietLogMixin
+from fogpanel.server.services import Services
+
+__all__ = ["ApiSocketHandler", "bearer_token", "origin_allowed"]
+
+logger = logging.getLogger("fogpanel.server")
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, if any."""
+    if header and header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def origin_allowed(origin: str, host: str, allowed: tuple[str, ...]) -> bool:
+    """Same-origin, or listed (``*`` allows all).
+
+    >>> origin_allowed("http://evil.example", "127.0.0.1:5006", ())
+    False
+    >>> origin_allowed("http://127.0.0.1:5006", "127.0.0.1:5006", ())
+    True
+    """
+    if "*" in allowed or origin in allowed:
+        return True
+    return urlparse(origin).netloc.lower() == host.lower()
+
+
+class ApiSocketHandler(QuietLogMixin, WebSocketHandler):
+    """``/api/ws/connect``."""
+
+    def initialize(self, services: Services) -> None:
+        self.services = services
+        self.settings_ = services.settings
+        self.session: ApiSession | None = None
+        self.connection_id = services.new_connection_id()
+        self._claims: Claims | None = None
+        self._timer: object | None = None
+        self._stream: Any = None
+        self._limit = services.settings.outbound_buffer_bytes
+
+    # -- handshake ------------------------------------------------------------------------
+
+    def _refuse(self, exc: errors.FogpanelError) -> None:
+        self.services.refuse(exc.code)
+        self.set_status(exc.status)
+        if isinstance(exc, errors.RateLimited):
+            self.set_header("Retry-After", str(max(1, math.ceil(exc.retry_after))))
+        if isinstance(exc, errors.AuthError):
+            self.set_header("WWW-Authenticate", 'Bearer realm="fogpanel"')
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        now = time.time()
+        services = self.services
+        if len(services.connections) >= services.max_connections:
+            return self._refuse(errors.Overloaded("the server holds its maximum of connections"))
+        origin = self.request.headers.get("Origin")
+        if origin is not None and not self.check_origin(origin):
+            return self._refuse(errors.Forbidden("cross-origin connections are not allowed"))
+        token = self.get_query_argument("token", None) or bearer_token(
+            self.request.headers.get("Authorization"))
+        if token is not None:
+            try:
+                claims = services.verifier.verify(token, now=now)
+            except errors.AuthError as exc:
+                return self._refuse(exc)
+            wait = services.admit_user(claims.sub, now)
+            if wait > 0:
+                return self._refuse(errors.RateLimited(
+                    "too many connections for this user; retry later", retry_after=wait))
+            self._claims = claims
+        elif "token" in self.request.arguments:
+            return self._refuse(errors.TokenMissing("the token parameter is empty"))
+        await super().get(*args, **kwargs)
+
+    def check_origin(self, origin: str) -> bool:
+        return origin_allowed(origin, self.request.host, self.settings_.allowed_origins)
+
+    @property
+    def max_message_size(self) -> int:  # type: ignore[override]
+        return self.settings_.max_frame_bytes
+
+    # -- session --------------------------------------------------------------------------
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        now = time.time()
+        s = self.settings_
+        self._stream = self.ws_connection.stream  # type: ignore[union-attr]
+        self.session = ApiSession(
+            self.connection_id,
+            verifier=self.services.verifier,
+            rooms=self.services.hub.rooms,
+            now=now,
+            claims=self._claims,
+            admit=self.services.admit_user,
+            auth_timeout=s.auth_timeout,
+            ping_interval=s.ping_interval,
+            idle_timeout=s.idle_timeout,
+            messages_per_second=s.messages_per_second,
+            message_burst=s.message_burst,
+            rate_limit_close_after=s.rate_limit_close_after,
+        )
+        self.services.register(self)
+        self._apply(self.session.start(now))
+        self._schedule()
+
+    def on_message(self, message: str | bytes) -> None:
+        if self.session is None:
+            return
+        now = time.time()
+        if isinstance(message, bytes):
+            self._apply(self.session.receive_binary(now))
+        else:
+            self._apply(self.session.receive_text(message, now))
+
+    def on_ping(self, data: bytes) -> None:
+        if self.session is not None:
+            self.session.receive_control(time.time())
+
+    def on_pong(self, data: bytes) -> None:
+        self.on_ping(data)
+
+    def on_close(self) -> None:
+        if self._timer is not None:
+            IOLoop.current().remove_timeout(self._timer)
+            self._timer = None
+        self.services.hub.leave_all(self)
+        self.services.unregister(self)
+        if self.session is not None:
+            self.session.closed()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self.session is None:
+            return
+        self._apply(self.session.tick(time.time()))
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self.session is None or self.ws_connection is None:
+            return
+        if self.session.state.name == "CLOSED":
+            return
+        delay = max(0.0, self.session.next_deadline() - time.time())
+        self._timer = IOLoop.current().call_later(delay, self._on_timer)
+
+    def _apply(self, actions: list[Action]) -> None:
+        hub = self.services.hub
+        for action in actions:
+            if isinstance(action, Send):
+                self._write(text_frame(action.text.encode()))
+            elif isinstance(action, Join):
+                hub.join(self, action.room, action.since, action.epoch)
+            elif isinstance(action, Leave):
+                hub.leave(self, action.room)
+            elif isinstance(action, Close):
+                self.shutdown(action.code, action.reason)
+                return
+
+    # -- hub subscriber -------------------------------------------------------------------
+
+    def _write(self, frame: bytes) -> bool:
+        stream = self._stream
+        if stream is None or stream.closed():
+            return True
+        try:
+            stream.write(frame)
+        except StreamClosedError:
+            pass
+        return True
+
+    def deliver(self, out: Outbound) -> bool:
+        stream = self._stream
+        if stream is None or stream.closed():
+            return True
+        # IOStream keeps unsent bytes in a private counter; it is the outbound buffer we bound.
+        if stream._write_buffer_size + len(out.text) > self._limit:
+            return False
+        try:
+            stream.write(out.frame)
+        except StreamClosedError:
+            pass
+        return True
+
+    def close_slow(self) -> None:
+        self.shutdown(errors.CLOSE_SLOW_CONSUMER, "outbound buffer full: reader too slow")
+
+    def shutdown(self, code: int, reason: str) -> None:
+        if self.session is not None:
+            self.session.closed()
+        self.services.hub.leave_all(self)
+        if self.ws_connection is not None:
+            self.close(code, reason)
+
+    def describe(self) -> dict[str, Any]:
+        session = self.session
+        return {
+            "connection_id": self.connection_id,
+            "user": session.claims.sub if session and session.claims else None,
+            "state": session.state.value if session else "connecting",
+            "rooms": sorted(session.subscriptions) if session else [],
+            "connected_at": iso(session.opened_at) if session else None,
+            "messages_received": session.messages_in if session else 0,
+            "remote_ip": self.request.remote_ip,
+        }
