@@ -203,11 +203,14 @@ class ApiSocketHandler(QuietLogMixin, WebSocketHandler):
         stream = self._stream
         if stream is None or stream.closed():
             return True
-        # IOStream keeps unsent bytes in a private counter; it is the outbound buffer we bound.
-        if stream._write_buffer_size + len(out.text) > self._limit:
+        frame = out.frame
+        # IOStream counts bytes written and bytes sent (private but stable since Tornado 5);
+        # their difference is this connection's unsent outbound buffer, which we bound.
+        pending = stream._total_write_index - stream._total_write_done_index
+        if pending + len(frame) > self._limit:
             return False
         try:
-            stream.write(out.frame)
+            stream.write(frame)
         except StreamClosedError:
             pass
         return True
