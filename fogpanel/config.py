@@ -73,8 +73,8 @@ class Settings:
                 raise ConfigError(f"{name} must be at least 1")
         if self.idle_timeout <= self.ping_interval:
             raise ConfigError("idle_timeout must be longer than ping_interval")
-        if not 0 < self.port < 65536:
-            raise ConfigError("port must be between 1 and 65535")
+        if not 0 <= self.port < 65536:
+            raise ConfigError("port must be between 0 (any free port) and 65535")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
