@@ -91,6 +91,8 @@ class Hub:
         self.published = 0
         self.delivered = 0
         self.slow_closed = 0
+        self.fanout_seconds = 0.0
+        self.fanout_max_seconds = 0.0
 
     @property
     def rooms(self) -> tuple[str, ...]:
@@ -117,10 +119,14 @@ class Hub:
         members = self.registry.members(room)
         if not members:
             return offset
+        started = time.perf_counter()
         slow = [sub for sub in tuple(members) if not sub.deliver(out)]
         self.delivered += len(members) - len(slow)
         for sub in slow:
             self._drop_slow(sub)
+        took = time.perf_counter() - started
+        self.fanout_seconds += took
+        self.fanout_max_seconds = max(self.fanout_max_seconds, took)
         return offset
 
     def join(
@@ -164,6 +170,8 @@ class Hub:
             "messages_published": self.published,
             "messages_delivered": self.delivered,
             "slow_closed": self.slow_closed,
+            "fanout_seconds_total": round(self.fanout_seconds, 6),
+            "fanout_seconds_max": round(self.fanout_max_seconds, 6),
             "rooms": {
                 room: {"subscribers": count, "last_offset": self._logs[room].last_offset}
                 for room, count in self.registry.counts().items()

@@ -52,4 +52,5 @@ def test_full_subscriber_is_dropped_and_others_keep_receiving():
 def test_offsets_are_per_room():
     """Each room numbers its own messages from 1."""
     hub = Hub(["a", "b"], clock=lambda: 0.0)
-    assert [hub.publish("a", "t", 0), hub.publish("a", "t", 0), hub.publish("b", "t", 0)] == [1, 2, 1]
+    offsets = [hub.publish("a", "t", 0), hub.publish("a", "t", 0), hub.publish("b", "t", 0)]
+    assert offsets == [1, 2, 1]

@@ -21,6 +21,7 @@ from fogpanel.server.websocket import bearer_token
 __all__ = [
     "ConnectionHandler",
     "JsonHandler",
+    "PublishHandler",
     "StatsHandler",
     "StreamsHandler",
     "SubscribeHandler",
@@ -103,6 +104,35 @@ class ConnectionHandler(JsonHandler):
         if not claims.admin and info.get("user") != claims.sub:
             raise errors.Forbidden("this connection belongs to another user")
         self.send_json(info)
+
+
+class PublishHandler(JsonHandler):
+    """``POST /api/ws/publish`` (admin): publish ``{room, type, data}`` or ``{messages: [...]}``.
+
+    Lets other programs (and the fan-out benchmark) put messages into rooms; each message goes
+    through the hub exactly like a publisher's, with its offset returned.
+    """
+
+    def post(self) -> None:
+        if not self.claims().admin:
+            raise errors.Forbidden("publishing needs an admin token")
+        try:
+            body = json.loads(self.request.body or b"null")
+        except ValueError:
+            raise errors.BadJson("the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise errors.BadJson("the body must be a JSON object")
+        items = body.get("messages", [body]) if "messages" in body else [body]
+        if not isinstance(items, list) or not items:
+            raise errors.BadMessage("'messages' must be a non-empty list")
+        hub = self.services.hub
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("type"), str) \
+                    or not isinstance(item.get("room"), str) or "data" not in item:
+                raise errors.BadMessage("each message needs a string room, a string type and data")
+            hub.registry.check(item["room"])
+        offsets = [hub.publish(item["room"], item["type"], item["data"]) for item in items]
+        self.send_json({"offsets": offsets})
 
 
 class SubscribeHandler(JsonHandler):

@@ -6,6 +6,7 @@ from typing import Any
 
 from fogpanel.server.http import (
     ConnectionHandler,
+    PublishHandler,
     StatsHandler,
     StreamsHandler,
     SubscribeHandler,
@@ -24,6 +25,7 @@ def build_routes(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
         (r"/api/ws/streams", StreamsHandler, deps),
         (r"/api/ws/stats", StatsHandler, deps),
         (r"/api/ws/connections/([A-Za-z0-9_-]+)", ConnectionHandler, deps),
+        (r"/api/ws/publish", PublishHandler, deps),
         (r"/api/ws/subscribe", SubscribeHandler, {**deps, "action": "subscribe"}),
         (r"/api/ws/unsubscribe", SubscribeHandler, {**deps, "action": "unsubscribe"}),
     ]

@@ -104,6 +104,8 @@ class Services:
             "messages_published": hub["messages_published"],
             "messages_delivered": hub["messages_delivered"],
             "slow_closed": hub["slow_closed"],
+            "fanout_seconds_total": hub["fanout_seconds_total"],
+            "fanout_seconds_max": hub["fanout_seconds_max"],
             "refused": dict(self.refused),
             "rooms": hub["rooms"],
             "epoch": hub["epoch"],

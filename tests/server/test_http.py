@@ -101,3 +101,28 @@ async def test_tokens_never_reach_the_logs(api, caplog):
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "/api/ws/connect?token=REDACTED" in text  # the requests were logged, redacted
     assert secret_token not in text and "signature-leak" not in text
+
+
+async def test_publish_needs_admin_and_reaches_subscribers(api):
+    """POST publish: admins put messages into rooms (validated, all-or-nothing); others get 403."""
+    conn = await api.connect()
+    conn.write_message(json.dumps({"type": "subscribe", "rooms": ["alerts"]}))
+    await recv(conn)
+    admin = api.token("root", admin=True)
+    status, body, _ = await api.fetch("/api/ws/publish", token=api.token("ada"), method="POST",
+                                      body={"room": "alerts", "type": "alert", "data": {}})
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    status, body, _ = await api.fetch(
+        "/api/ws/publish", token=admin, method="POST",
+        body={"messages": [{"room": "alerts", "type": "alert", "data": 1},
+                           {"room": "nope", "type": "alert", "data": 2}]})
+    assert status == 404 and body["error"]["code"] == "unknown_room"
+    assert api.hub.log("alerts").last_offset == 0  # nothing of a refused batch was published
+    status, body, _ = await api.fetch("/api/ws/publish", token=admin, method="POST",
+                                      body={"room": "alerts", "type": "alert"})
+    assert status == 422 and body["error"]["code"] == "bad_message"
+    status, body, _ = await api.fetch(
+        "/api/ws/publish", token=admin, method="POST",
+        body={"messages": [{"room": "alerts", "type": "alert", "data": n} for n in (1, 2)]})
+    assert status == 200 and body["offsets"] == [1, 2]
+    assert [(await recv(conn))["data"] for _ in range(2)] == [1, 2]
