@@ -223,7 +223,7 @@ def run_target(kind: str, args: argparse.Namespace, secret: str) -> dict[str, An
     env = dict(os.environ, FOGPANEL_SECRET=secret, FOGPANEL_DEMO_PUBLISHER="0",
                FOGPANEL_PING_INTERVAL="3600", FOGPANEL_IDLE_TIMEOUT="7200",
                FOGPANEL_OUTBOUND_BUFFER_BYTES=str(64 * 1024 * 1024),
-               FOGPANEL_MAX_CONNECTIONS=str(args.max_connections + 100),
+               FOGPANEL_MAX_CONNECTIONS=str(max(args.clients, args.max_connections) + 100),
                FOGPANEL_HISTORY_SIZE="1000")
     proc = _start_server(kind, port, env)
     server = psutil.Process(proc.pid)
@@ -233,7 +233,7 @@ def run_target(kind: str, args: argparse.Namespace, secret: str) -> dict[str, An
     try:
         rss0 = server.memory_info().rss
         per = args.clients // args.workers
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu(server)
         got = load.call("connect", port=port, count=per, prefix=f"{kind}-a", room=ROOM,
                         concurrency=100, timeout=30.0)
         took = time.perf_counter() - t0
@@ -241,6 +241,7 @@ def run_target(kind: str, args: argparse.Namespace, secret: str) -> dict[str, An
         rss1 = server.memory_info().rss
         result["clients"] = connected
         result["handshakes_per_s"] = round(connected / took)
+        result["handshake_server_cpu_cores"] = round((_cpu(server) - cpu0) / took, 2)
         result["rss_kib_per_idle_connection"] = round((rss1 - rss0) / max(connected, 1) / 1024, 1)
         pub = Publisher(port, admin)
         result["fixed"] = _phase(load, pub, server, connected, rate=args.rate,
@@ -249,7 +250,7 @@ def run_target(kind: str, args: argparse.Namespace, secret: str) -> dict[str, An
                                batch=args.batch, max_messages=args.max_messages)
         if kind == "fogpanel" and args.max_connections > connected:
             extra = args.max_connections - connected
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), _cpu(server)
             got = load.call("connect", port=port, count=extra // args.workers,
                             prefix=f"{kind}-b", room=ROOM, concurrency=100, timeout=60.0)
             took = time.perf_counter() - t0
@@ -259,6 +260,7 @@ def run_target(kind: str, args: argparse.Namespace, secret: str) -> dict[str, An
                 "target": args.max_connections,
                 "reached": connected + more,
                 "handshakes_per_s": round(more / took),
+                "handshake_server_cpu_cores": round((_cpu(server) - cpu0) / took, 2),
                 "rss_kib_per_idle_connection": round((rss2 - rss0) / (connected + more) / 1024, 1),
                 "server_active_connections": pub.stats().get("active_connections"),
             }

@@ -31,7 +31,7 @@ from fogpanel.errors import TokenExpired, TokenInvalid, TokenMissing
 __all__ = ["Claims", "Verifier", "mint"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Claims:
     """What fogpanel uses from a verified token."""
 

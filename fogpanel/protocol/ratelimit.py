@@ -5,8 +5,6 @@ Both take ``now`` as a parameter and never read a clock, so they are tested with
 
 from __future__ import annotations
 
-from collections import deque
-
 __all__ = ["SlidingWindow", "TokenBucket"]
 
 
@@ -43,8 +41,9 @@ class TokenBucket:
 class SlidingWindow:
     """At most ``limit`` events per key within any ``window`` seconds.
 
-    Keeps one deque of timestamps per key and forgets keys whose window emptied, so memory follows
-    the number of recently active keys, not of all keys ever seen.
+    Keeps one short list of timestamps per key (at most ``limit`` long: a list is ~5x smaller than
+    a deque at these sizes, and there is one per recently connected user) and forgets keys whose
+    window emptied, so memory follows the number of recently active keys, not all keys ever seen.
 
     Examples
     --------
@@ -58,16 +57,17 @@ class SlidingWindow:
     def __init__(self, limit: int, window: float) -> None:
         self._limit = limit
         self._window = window
-        self._hits: dict[str, deque[float]] = {}
+        self._hits: dict[str, list[float]] = {}
         self._next_sweep = 0.0
 
     def hit(self, key: str, now: float) -> float:
         """Record an event; return 0 if allowed, else seconds until one would be (not recorded)."""
         if now >= self._next_sweep:
             self._sweep(now)
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self._window:
-            hits.popleft()
+        hits = self._hits.setdefault(key, [])
+        cutoff = now - self._window
+        if hits and hits[0] <= cutoff:
+            hits[:] = [t for t in hits if t > cutoff]
         if len(hits) >= self._limit:
             return max(hits[0] + self._window - now, 0.001)
         hits.append(now)

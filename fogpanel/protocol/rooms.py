@@ -46,6 +46,7 @@ class RoomRegistry(Generic[M]):
     def __init__(self, rooms: Iterable[str]) -> None:
         self._members: dict[str, set[M]] = {room: set() for room in rooms}
         self._rooms_of: dict[M, set[str]] = {}
+        self.room_set = frozenset(self._members)
 
     @property
     def rooms(self) -> tuple[str, ...]:

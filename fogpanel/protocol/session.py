@@ -83,7 +83,7 @@ _STREAK_RESET = 1.0
 
 
 class ApiSession:
-    """Protocol state of one WebSocket API connection.
+    """Protocol state of one WebSocket API connection (slotted: one exists per connection).
 
     Parameters
     ----------
@@ -92,7 +92,7 @@ class ApiSession:
     verifier
         Checks ``auth`` tokens.
     rooms
-        Names of the rooms that exist.
+        Names of the rooms that exist (pass one shared frozenset: it is kept, not copied).
     now
         Wall-clock seconds at creation.
     claims
@@ -101,6 +101,12 @@ class ApiSession:
         Called with ``(sub, now)`` when a token arrives by message; returns 0 to admit or the
         seconds to wait (the per-user connection rate limit, shared by all connections).
     """
+
+    __slots__ = (
+        "_admit", "_auth_deadline", "_bucket", "_close_after", "_heartbeat", "_last_strike",
+        "_rooms", "_strikes", "_verifier", "claims", "connection_id", "messages_in", "opened_at",
+        "state",
+    )
 
     def __init__(
         self,
@@ -121,11 +127,10 @@ class ApiSession:
         self.connection_id = connection_id
         self.claims = claims
         self.state = State.AWAITING_AUTH
-        self.subscriptions: set[str] = set()
         self.opened_at = now
         self.messages_in = 0
         self._verifier = verifier
-        self._rooms = frozenset(rooms)
+        self._rooms = rooms if isinstance(rooms, frozenset) else frozenset(rooms)
         self._admit = admit
         self._auth_deadline = now + auth_timeout
         self._heartbeat = Heartbeat(ping_interval, idle_timeout, now)
@@ -293,7 +298,6 @@ class ApiSession:
             if problem is not None:
                 actions.append(problem)
                 continue
-            self.subscriptions.add(room)
             actions.append(Send(messages.dump("subscription_confirmed", now, room=room)))
             actions.append(Join(room, msg.since.get(room), msg.epoch))
         return actions
@@ -305,7 +309,6 @@ class ApiSession:
                 actions.append(self._error(errors.UnknownRoom(f"unknown room {room!r}"), now,
                                            room=room))
                 continue
-            self.subscriptions.discard(room)
             actions.append(Leave(room))
             actions.append(Send(messages.dump("unsubscription_confirmed", now, room=room)))
         return actions

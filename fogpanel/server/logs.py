@@ -18,6 +18,8 @@ import re
 import time
 from typing import Any
 
+from tornado.log import access_log
+
 __all__ = ["QuietLogMixin", "redact"]
 
 logger = logging.getLogger("fogpanel.server")
@@ -70,5 +72,9 @@ class QuietLogMixin:
         status = self.get_status()  # type: ignore[attr-defined]
         if status in _REFUSAL_STATUSES:
             _refusals.record(status, time.monotonic())
+            return
+        if status == 101 and not access_log.isEnabledFor(logging.DEBUG):
+            # One line per accepted WebSocket is a flood at thousands of clients (and ~10% of a
+            # handshake's CPU); /api/ws/stats counts them. Logged at DEBUG level only.
             return
         super()._log()  # type: ignore[misc]
