@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
@@ -159,3 +160,28 @@ async def test_shutdown_closes_connections_1001(api):
     await api.services.stop()
     assert await closed(conn) == 1001
     await wait_until(lambda: api.services.connections == {})
+
+
+async def test_refusals_do_not_flood_the_log(make_api, caplog):
+    """Many 503 refusals produce at most one summary line and no per-request access lines."""
+    caplog.set_level(logging.INFO)
+    api = await make_api(max_connections=1)
+    await api.connect(api.token("a"))
+    for i in range(20):
+        err = await _refused(api.ws_url + "?token=" + api.token(f"u{i}"))
+        assert err.code == 503
+    assert api.services.refused["overloaded"] == 20
+    access = [r for r in caplog.records if r.name == "tornado.access" and "503" in r.getMessage()]
+    summaries = [r for r in caplog.records if "refused requests" in r.getMessage()]
+    assert access == [] and len(summaries) <= 1
+
+
+async def test_services_start_publishers_once(make_api):
+    """Starting the services twice starts the publishers once; stop cancels them."""
+    api = await make_api(demo_publisher=True, demo_interval=0.05)
+    api.services.start()
+    api.services.start()
+    assert len(api.services._tasks) == 1
+    await wait_until(lambda: api.hub.log("nodes").last_offset >= 2)
+    await api.services.stop()
+    assert api.services._tasks == []
