@@ -60,6 +60,18 @@ class JsonHandler(QuietLogMixin, RequestHandler):
         token = bearer_token(self.request.headers.get("Authorization"))
         return self.services.verifier.verify(token, now=time.time())
 
+    def json_body(self, *, required: bool) -> dict[str, Any]:
+        """The request body as a JSON object (``{}`` when empty and not ``required``)."""
+        if not self.request.body and not required:
+            return {}
+        try:
+            body = json.loads(self.request.body)
+        except ValueError:
+            raise errors.BadJson("the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise errors.BadJson("the body must be a JSON object")
+        return body
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         # Tornado's own errors (405, 500, ...): a stable JSON body, never a traceback.
         code = {404: "not_found", 405: "method_not_allowed"}.get(status_code, "internal_error")
@@ -116,13 +128,8 @@ class PublishHandler(JsonHandler):
     def post(self) -> None:
         if not self.claims().admin:
             raise errors.Forbidden("publishing needs an admin token")
-        try:
-            body = json.loads(self.request.body or b"null")
-        except ValueError:
-            raise errors.BadJson("the body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise errors.BadJson("the body must be a JSON object")
-        items = body.get("messages", [body]) if "messages" in body else [body]
+        body = self.json_body(required=True)
+        items = body["messages"] if "messages" in body else [body]
         if not isinstance(items, list) or not items:
             raise errors.BadMessage("'messages' must be a non-empty list")
         hub = self.services.hub
@@ -144,13 +151,7 @@ class SubscribeHandler(JsonHandler):
 
     def post(self) -> None:
         self.claims()
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise errors.BadJson("the body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise errors.BadJson("the body must be a JSON object")
-        rooms = body.get("rooms", [])
+        rooms = self.json_body(required=False).get("rooms", [])
         if not isinstance(rooms, list) or not all(isinstance(r, str) for r in rooms):
             raise errors.BadMessage("'rooms' must be a list of room names")
         for room in rooms:
