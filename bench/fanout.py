@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wsload import worker_main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-ROOM = "metrics"
+ROOM = "bench"  # a room no built-in publisher writes to
 MESSAGE_BYTES = 470
 SERVER_CPU = 0
 LOAD_CPU = 1
@@ -122,7 +122,7 @@ class Load:
 
 def _payload(seq: int) -> dict[str, Any]:
     base = {"sent_at": time.time(), "seq": seq, "pad": ""}
-    probe = {"type": "metrics_update", "room": ROOM, "data": base,
+    probe = {"type": "bench_update", "room": ROOM, "data": base,
              "timestamp": "2026-01-01T00:00:00.000Z", "offset": 10**6}
     base["pad"] = "x" * max(0, MESSAGE_BYTES - len(json.dumps(probe, separators=(",", ":"))))
     return base
@@ -135,7 +135,7 @@ class Publisher:
         self.sent = 0
 
     def publish(self, count: int) -> None:
-        msgs = [{"room": ROOM, "type": "metrics_update", "data": _payload(self.sent + i)}
+        msgs = [{"room": ROOM, "type": "bench_update", "data": _payload(self.sent + i)}
                 for i in range(count)]
         self.conn.request("POST", "/api/ws/publish", json.dumps({"messages": msgs}),
                           self.headers)
@@ -220,7 +220,8 @@ def _phase(load: Load, pub: Publisher, server: psutil.Process, clients: int, *,
 
 def run_target(kind: str, args: argparse.Namespace, secret: str) -> dict[str, Any]:
     port = _free_port()
-    env = dict(os.environ, FOGPANEL_SECRET=secret, FOGPANEL_DEMO_PUBLISHER="0",
+    env = dict(os.environ, FOGPANEL_SECRET=secret,
+               FOGPANEL_ROOMS="nodes,tasks,metrics,alerts,resources,topology," + ROOM,
                FOGPANEL_PING_INTERVAL="3600", FOGPANEL_IDLE_TIMEOUT="7200",
                FOGPANEL_OUTBOUND_BUFFER_BYTES=str(64 * 1024 * 1024),
                FOGPANEL_MAX_CONNECTIONS=str(max(args.clients, args.max_connections) + 100),

@@ -22,9 +22,10 @@ from typing import Any
 
 from fogpanel.errors import ConfigError
 
-__all__ = ["DEFAULT_ROOMS", "MIN_SECRET_BYTES", "Settings", "resolve_secret"]
+__all__ = ["DEFAULT_ROOMS", "MIN_SECRET_BYTES", "SOURCES", "Settings", "resolve_secret"]
 
 DEFAULT_ROOMS = ("nodes", "tasks", "metrics", "alerts", "resources", "topology")
+SOURCES = ("simulator", "host", "agents")
 MIN_SECRET_BYTES = 32
 _SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512")
 
@@ -52,8 +53,23 @@ class Settings:
     outbound_buffer_bytes: int = 1024 * 1024
     history_size: int = 1000
     max_connections: int = 15_000
-    demo_publisher: bool = True
-    demo_interval: float = 2.0
+    sources: tuple[str, ...] = ("simulator", "host", "agents")
+    seed: int = 42
+    sim_nodes: int = 20
+    sim_devices: int = 50
+    sim_task_rate: float = 3.0
+    sim_tick: float = 1.0
+    incident_interval: float = 900.0
+    nodes_interval: float = 5.0
+    tasks_interval: float = 2.0
+    metrics_interval: float = 10.0
+    resources_interval: float = 15.0
+    topology_interval: float = 1.0
+    agent_stale_after: float = 30.0
+    agent_offline_after: float = 120.0
+    ingest_max_bytes: int = 1024 * 1024
+    ingest_max_future: float = 300.0
+    ingest_max_age: float = 3600.0
 
     def __post_init__(self) -> None:
         if len(self.secret.encode()) < MIN_SECRET_BYTES:
@@ -63,14 +79,23 @@ class Settings:
         if not self.rooms or any(not r or not isinstance(r, str) for r in self.rooms):
             raise ConfigError("rooms must be a non-empty list of names")
         for name in ("auth_timeout", "ping_interval", "idle_timeout", "messages_per_second",
-                     "demo_interval"):
+                     "sim_tick", "nodes_interval", "tasks_interval", "metrics_interval",
+                     "resources_interval", "topology_interval", "agent_stale_after",
+                     "agent_offline_after", "ingest_max_future", "ingest_max_age"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
         for name in ("max_frame_bytes", "connections_per_minute", "message_burst",
                      "rate_limit_close_after", "outbound_buffer_bytes", "history_size",
-                     "max_connections"):
+                     "max_connections", "sim_nodes", "sim_devices", "ingest_max_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        unknown = set(self.sources) - set(SOURCES)
+        if unknown or not self.sources:
+            raise ConfigError(f"sources must be a non-empty subset of {', '.join(SOURCES)}")
+        if self.sim_task_rate < 0 or self.incident_interval < 0:
+            raise ConfigError("sim_task_rate and incident_interval must not be negative")
+        if self.agent_offline_after <= self.agent_stale_after:
+            raise ConfigError("agent_offline_after must be longer than agent_stale_after")
         if self.idle_timeout <= self.ping_interval:
             raise ConfigError("idle_timeout must be longer than ping_interval")
         if not 0 <= self.port < 65536:

@@ -22,6 +22,7 @@ human message chosen here.
   - RateLimited             429 / close 4429
   - HistoryGap              the ``since`` offset is older than the kept history
   - NotFound                404
+  - PayloadTooLarge         413 (ingest bodies over the limit)
   - Overloaded              503 (connection cap reached)
 """
 
@@ -45,6 +46,7 @@ __all__ = [
     "HistoryGap",
     "NotFound",
     "Overloaded",
+    "PayloadTooLarge",
     "ProtocolError",
     "RateLimited",
     "RoomError",
@@ -189,6 +191,13 @@ class NotFound(FogpanelError):
 
     code = "not_found"
     status = 404
+
+
+class PayloadTooLarge(FogpanelError):
+    """The body is larger than allowed."""
+
+    code = "payload_too_large"
+    status = 413
 
 
 class Overloaded(FogpanelError):

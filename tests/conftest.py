@@ -43,7 +43,7 @@ def require_binary(name: str) -> str:
 
 
 def make_settings(**changes: Any) -> Settings:
-    base: dict[str, Any] = {"secret": SECRET, "demo_publisher": False}
+    base: dict[str, Any] = {"secret": SECRET}
     base.update(changes)
     return Settings(**base)
 
@@ -172,5 +172,5 @@ async def make_api() -> AsyncIterator[Callable[..., Any]]:
 
 @pytest.fixture
 async def api(make_api: Callable[..., Any]) -> ApiServer:
-    """An API server with default settings (demo publisher off)."""
+    """An API server with default settings (publishers not started)."""
     return await make_api()  # type: ignore[no-any-return]

@@ -24,14 +24,17 @@ def test_short_secret_refused():
 def test_env_values_are_converted_and_validated():
     """FOGPANEL_* variables are typed; bad values raise ConfigError naming the variable."""
     s = Settings.from_env({"FOGPANEL_SECRET": GOOD, "FOGPANEL_ROOMS": "a, b",
-                           "FOGPANEL_MAX_FRAME_BYTES": "1024", "FOGPANEL_DEMO_PUBLISHER": "0",
+                           "FOGPANEL_MAX_FRAME_BYTES": "1024", "FOGPANEL_SOURCES": "simulator,agents",
                            "FOGPANEL_JWT_AUDIENCE": "fp"})
-    assert s.rooms == ("a", "b") and s.max_frame_bytes == 1024 and not s.demo_publisher
+    assert s.rooms == ("a", "b") and s.max_frame_bytes == 1024
+    assert s.sources == ("simulator", "agents")
     assert s.jwt_audience == "fp"
     with pytest.raises(ConfigError, match="FOGPANEL_PORT"):
         Settings.from_env({"FOGPANEL_SECRET": GOOD, "FOGPANEL_PORT": "eighty"})
     with pytest.raises(ConfigError, match="jwt_algorithm"):
         Settings.from_env({"FOGPANEL_SECRET": GOOD, "FOGPANEL_JWT_ALGORITHM": "none"})
+    with pytest.raises(ConfigError, match="sources"):
+        Settings.from_env({"FOGPANEL_SECRET": GOOD, "FOGPANEL_SOURCES": "simulator,mars"})
     with pytest.raises(ConfigError, match="idle_timeout"):
         Settings(secret=GOOD, ping_interval=30, idle_timeout=10)
 

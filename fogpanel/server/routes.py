@@ -11,6 +11,7 @@ from fogpanel.server.http import (
     StreamsHandler,
     SubscribeHandler,
 )
+from fogpanel.server.ingest import IncidentHandler, IngestHandler
 from fogpanel.server.services import Services
 from fogpanel.server.websocket import ApiSocketHandler
 
@@ -18,7 +19,7 @@ __all__ = ["build_routes"]
 
 
 def build_routes(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
-    """Tornado URL specs for ``/api/ws/...``, each handler given ``services``."""
+    """Tornado URL specs for ``/api/ws/...`` and ``/api/...``, each handler given ``services``."""
     deps = {"services": services}
     return [
         (r"/api/ws/connect", ApiSocketHandler, deps),
@@ -28,4 +29,6 @@ def build_routes(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
         (r"/api/ws/publish", PublishHandler, deps),
         (r"/api/ws/subscribe", SubscribeHandler, {**deps, "action": "subscribe"}),
         (r"/api/ws/unsubscribe", SubscribeHandler, {**deps, "action": "unsubscribe"}),
+        (r"/api/ingest", IngestHandler, deps),
+        (r"/api/sim/incidents", IncidentHandler, deps),
     ]

@@ -8,7 +8,6 @@ receive them through the route table, so nothing lives in module globals of the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import resource
 import time
@@ -18,9 +17,11 @@ from typing import Any, Protocol
 
 from fogpanel.config import Settings
 from fogpanel.hub import Hub
+from fogpanel.metrics.sink import MetricSink, NullSink
 from fogpanel.protocol.auth import Verifier
 from fogpanel.protocol.ratelimit import SlidingWindow
-from fogpanel.publishers import start_publishers
+from fogpanel.publishers import PublisherRunner, RoomPublishers
+from fogpanel.sources.cluster import Cluster, build_cluster
 
 __all__ = ["Connection", "Services", "build_services", "get_services", "set_services"]
 
@@ -50,11 +51,14 @@ class Services:
     verifier: Verifier
     connection_limiter: SlidingWindow
     max_connections: int
+    cluster: Cluster
+    sink: MetricSink
+    rooms: RoomPublishers
+    runner: PublisherRunner
     started_at: float = field(default_factory=time.time)
     connections: dict[str, Connection] = field(default_factory=dict)
     connections_total: int = 0
     refused: dict[str, int] = field(default_factory=dict)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def new_connection_id(self) -> str:
         return uuid.uuid4().hex
@@ -73,23 +77,17 @@ class Services:
         """The per-user connection rate limit: 0 to admit, else seconds to wait."""
         return self.connection_limiter.hit(sub, now)
 
-    @property
-    def started(self) -> bool:
-        return bool(self._tasks)
-
     def start(self) -> None:
         """Start the publishers on the running loop; a second call does nothing."""
-        if self._tasks:
+        if self.runner.running:
             return
-        self._tasks = start_publishers(self.hub, self.settings)
-        logger.info("fogpanel services started: %d publisher task(s)", len(self._tasks))
+        self.runner.start()
+        logger.info("fogpanel services started: sources %s, %d publishers",
+                    ",".join(self.settings.sources), len(self.runner.publishers))
 
     async def stop(self) -> None:
         """Stop the publishers and close every API connection with 1001 (going away)."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await self.runner.stop()
         for conn in list(self.connections.values()):
             conn.shutdown(1001, "server shutting down")
 
@@ -110,6 +108,10 @@ class Services:
             "rooms": hub["rooms"],
             "epoch": hub["epoch"],
             "uptime_seconds": round(time.time() - self.started_at, 3),
+            "publishers": self.runner.stats(),
+            "sources": self.cluster.sources(time.time()),
+            "agent_devices": self.cluster.agents.devices(time.time())
+            if self.cluster.agents is not None else [],
         }
 
 
@@ -120,15 +122,24 @@ def _connection_cap(requested: int) -> int:
     return max(1, min(requested, soft - _FD_HEADROOM))
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, *, sink: MetricSink | None = None) -> Services:
     """Build a process's services from validated settings (does not start publishers)."""
+    hub = Hub(settings.rooms, history_size=settings.history_size)
+    cluster = build_cluster(settings)
+    sink = NullSink() if sink is None else sink
+    rooms = RoomPublishers(cluster, sink, settings)
+    publishers = [p for p in rooms.publishers() if p.room in hub.registry.room_set]
     return Services(
         settings=settings,
-        hub=Hub(settings.rooms, history_size=settings.history_size),
+        hub=hub,
         verifier=Verifier(settings.secret, settings.jwt_algorithm,
                           audience=settings.jwt_audience, issuer=settings.jwt_issuer),
         connection_limiter=SlidingWindow(settings.connections_per_minute, 60.0),
         max_connections=_connection_cap(settings.max_connections),
+        cluster=cluster,
+        sink=sink,
+        rooms=rooms,
+        runner=PublisherRunner(hub, publishers),
     )
 
 

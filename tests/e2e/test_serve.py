@@ -26,7 +26,7 @@ STARTUP = 60.0
 def _env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"FOGPANEL_SECRET": SECRET, "FOGPANEL_HOME": str(tmp_path),
-                "FOGPANEL_DEMO_INTERVAL": "0.2", "PYTHONUNBUFFERED": "1"})
+                "FOGPANEL_NODES_INTERVAL": "0.2", "PYTHONUNBUFFERED": "1"})
     return env
 
 
@@ -80,7 +80,7 @@ def _token(sub: str = "ada") -> str:
 
 
 async def _check_live_server(port: int) -> None:
-    """The dashboard page renders and the API streams demo data with snapshots."""
+    """The dashboard page renders and the API streams live cluster data."""
     client = AsyncHTTPClient()
     page = await client.fetch(f"http://127.0.0.1:{port}/app", raise_error=False)
     assert page.code == 200 and b"bokeh" in page.body.lower()
@@ -92,7 +92,8 @@ async def _check_live_server(port: int) -> None:
     conn.write_message(json.dumps({"type": "subscribe", "rooms": ["nodes"]}))
     assert (await recv(conn))["type"] == "subscription_confirmed"
     live = await recv_until(conn, lambda m: m.get("room") == "nodes" and "snapshot" not in m)
-    assert live["data"]["demo"] is True and live["offset"] >= 1
+    assert live["type"] == "node_status_update" and live["offset"] >= 1
+    assert live["data"]["betanet"]["active_nodes"] > 0 and live["data"]["sources"]["simulator"]
     conn.close()
 
 

@@ -178,10 +178,10 @@ async def test_refusals_do_not_flood_the_log(make_api, caplog):
 
 async def test_services_start_publishers_once(make_api):
     """Starting the services twice starts the publishers once; stop cancels them."""
-    api = await make_api(demo_publisher=True, demo_interval=0.05)
+    api = await make_api(sim_tick=0.05, nodes_interval=0.05)
     api.services.start()
     api.services.start()
-    assert len(api.services._tasks) == 1
     await wait_until(lambda: api.hub.log("nodes").last_offset >= 2)
+    assert api.services.runner.stats()["nodes"]["ticks"] == api.hub.log("nodes").last_offset
     await api.services.stop()
-    assert api.services._tasks == []
+    assert not api.services.runner.running
