@@ -1,4 +1,4 @@
-"""``fogpanel serve | token``: the command line.
+"""``fogpanel serve | token | agent``: the command line.
 
 ``serve`` starts what ``panel serve app.py --plugins fogpanel.server.plugin`` starts (the
 dashboard at ``/app`` and the API under ``/api/ws/``) and stops cleanly on SIGTERM/SIGINT: the
@@ -56,6 +56,21 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _agent(args: argparse.Namespace) -> int:
+    from fogpanel.agent import run_agent
+
+    return run_agent(args.url, args.token, interval=args.interval, node_id=args.node_id,
+                     metrics_file=args.metrics_file, device_class=args.device_class,
+                     once=args.once)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
 def _serve(args: argparse.Namespace) -> int:
     import panel as pn
     from tornado.ioloop import IOLoop
@@ -64,7 +79,8 @@ def _serve(args: argparse.Namespace) -> int:
     from fogpanel.server.routes import build_routes
     from fogpanel.server.services import build_services, set_services
 
-    settings = Settings.from_env(address=args.address, port=args.port)
+    sources = tuple(args.sources.split(",")) if args.sources else None
+    settings = Settings.from_env(address=args.address, port=args.port, sources=sources)
     services = build_services(settings)
     set_services(services)
     hosts = [f"localhost:{settings.port}", f"127.0.0.1:{settings.port}",
@@ -111,6 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the dashboard and API in one process")
     serve.add_argument("--address", default=None, help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 5006; 0 = any)")
+    serve.add_argument("--sources", default=None,
+                       help="comma list of simulator,host,agents (default: all three)")
     serve.set_defaults(func=_serve)
     token = sub.add_parser("token", help="print a signed token (secret from FOGPANEL_SECRET)")
     token.add_argument("--sub", required=True, help="the user (JWT sub claim)")
@@ -120,6 +138,16 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--admin", action="store_true", help="may inspect any connection")
     token.add_argument("--role", default=None, help="role claim, e.g. agent")
     token.set_defaults(func=_token)
+    agent = sub.add_parser("agent", help="report this machine's metrics to a server")
+    agent.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:5006")
+    agent.add_argument("--token", required=True, help="a token with the agent role")
+    agent.add_argument("--interval", type=_positive, default=5.0, help="seconds between reports")
+    agent.add_argument("--node-id", default=None, help="device id (default: the hostname)")
+    agent.add_argument("--device-class", default="agent", help="device class shown in rooms")
+    agent.add_argument("--metrics-file", default=None,
+                       help="JSON object of custom metrics, re-read each time; - for stdin")
+    agent.add_argument("--once", action="store_true", help="send one report and exit")
+    agent.set_defaults(func=_agent)
     return parser
 
 

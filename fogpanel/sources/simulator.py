@@ -104,7 +104,7 @@ class Simulator:
         elif inc.kind == "latency_degradation":
             node = self.network.nodes.get(inc.target)
             if node is not None:
-                node.extra_latency_ms = 180.0 if active else 0.0
+                node.extra_latency_ms = 400.0 if active else 0.0
         elif inc.kind == "node_crash":
             if active:
                 self.network.kill(inc.target)

@@ -48,7 +48,7 @@ class Task:
 
     @property
     def progress(self) -> float:
-        return min(100.0, 100.0 * self.done / self.work)
+        return 100.0 if self.done >= self.work else 100.0 * self.done / self.work
 
     def eta(self, now: float) -> float | None:
         """When the task should finish at its achieved rate (None before it has one)."""
@@ -110,15 +110,18 @@ class TaskQueue:
                 task.done = task.work
                 self._finish(task, "completed", now)
         self.failed_rate = self.failed_last_step / dt if dt else 0.0
-        self._schedule(now, slots, online)
+        self._schedule(now, slots, online, speed, cpu)
 
-    def _schedule(self, now: float, slots: np.ndarray, online: np.ndarray) -> None:
+    def _schedule(self, now: float, slots: np.ndarray, online: np.ndarray, speed: np.ndarray,
+                  cpu: np.ndarray) -> None:
         free = np.where(online, slots, 0) - self.load(len(slots))
         candidates = list(np.flatnonzero(free > 0))
         while self.pending and candidates:
             i = int(candidates[int(self._rng.integers(len(candidates)))])
             task = self.pending.popleft()
             task.status, task.device, task.start_time = "running", i, now
+            # Until it has progressed, the ETA assumes the device's current effective speed.
+            task.rate = float(speed[i] * max(0.1, 1 - cpu[i] / 150))
             self.running[task.id] = task
             free[i] -= 1
             if free[i] <= 0:
