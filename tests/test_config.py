@@ -24,7 +24,8 @@ def test_short_secret_refused():
 def test_env_values_are_converted_and_validated():
     """FOGPANEL_* variables are typed; bad values raise ConfigError naming the variable."""
     s = Settings.from_env({"FOGPANEL_SECRET": GOOD, "FOGPANEL_ROOMS": "a, b",
-                           "FOGPANEL_MAX_FRAME_BYTES": "1024", "FOGPANEL_SOURCES": "simulator,agents",
+                           "FOGPANEL_MAX_FRAME_BYTES": "1024",
+                           "FOGPANEL_SOURCES": "simulator,agents",
                            "FOGPANEL_JWT_AUDIENCE": "fp"})
     assert s.rooms == ("a", "b") and s.max_frame_bytes == 1024
     assert s.sources == ("simulator", "agents")

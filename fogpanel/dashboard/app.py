@@ -1,9 +1,9 @@
 """Build one dashboard session's view over a process's services.
 
-A placeholder until the dashboard issue: it shows what the API is doing (connections, rooms,
-messages) refreshed every two seconds, from the same :class:`Services` the API uses. The periodic
-callback is created inside the session and stopped when the session ends, so closed tabs leak
-nothing.
+A placeholder until the dashboard issue: it shows which sources are live and what the API is
+doing (connections, rooms, messages), refreshed every two seconds, from the same
+:class:`Services` the API uses. The periodic callback is created inside the session and stopped
+when the session ends, so closed tabs leak nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ def _summary(services: Services) -> str:
         f"| {room} | {info['subscribers']} | {info['last_offset']} |"
         for room, info in stats["rooms"].items()
     )
+    sources = stats["sources"]
+    live = [name for name, on in sources.items() if on] or ["none"]
     return (
+        f"Live sources: **{', '.join(live)}** ({sources['agents'] or 0} agent devices "
+        "reporting).\n\n"
         f"**{stats['active_connections']}** API connections open, "
         f"**{stats['messages_published']}** messages published, "
         f"**{stats['messages_delivered']}** delivered; up {stats['uptime_seconds']:.0f} s.\n\n"
