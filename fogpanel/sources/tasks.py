@@ -73,14 +73,16 @@ class TaskQueue:
         self.failed_rate = 0.0
         self._seq = 0
         self._last: float | None = None
+        self._load = np.zeros(0)
 
     def load(self, n: int) -> np.ndarray:
         """Running tasks per device (for the fleet's CPU model)."""
-        load = np.zeros(n)
-        for task in self.running.values():
-            if task.device is not None and task.device < n:
-                load[task.device] += 1
-        return load
+        if len(self._load) != n:
+            self._load = np.zeros(n)
+            for task in self.running.values():
+                if task.device is not None and task.device < n:
+                    self._load[task.device] += 1
+        return self._load.copy()
 
     def step(self, now: float, *, speed: np.ndarray, cpu: np.ndarray, slots: np.ndarray,
              online: np.ndarray) -> None:
@@ -88,48 +90,56 @@ class TaskQueue:
         dt = 0.0 if self._last is None else max(0.0, now - self._last)
         self._last = now
         rng = self._rng
-        for _ in range(int(rng.poisson(self.rate * dt))):
-            self._seq += 1
-            kind = _KINDS[int(rng.integers(len(_KINDS)))]
-            self.pending.append(Task(id=f"task-{self._seq:06d}", name=f"{kind} #{self._seq}",
-                                     work=float(rng.uniform(20, 240)), created=now))
-            self.counts["total"] += 1
+        self.load(len(slots))
+        arrivals = int(rng.poisson(self.rate * dt))
+        if arrivals:
+            kinds = rng.integers(len(_KINDS), size=arrivals)
+            works = rng.uniform(20, 240, size=arrivals)
+            for kind, work in zip(kinds.tolist(), works.tolist(), strict=True):
+                self._seq += 1
+                self.pending.append(Task(id=f"task-{self._seq:06d}",
+                                         name=f"{_KINDS[kind]} #{self._seq}", work=work,
+                                         created=now))
+            self.counts["total"] += arrivals
         self.failed_last_step = 0
         hazard = self._hazard + (0.15 if now < self.burst_until else 0.0)
-        p_fail = 1 - math.exp(-hazard * dt)
-        for task in list(self.running.values()):
-            i = task.device
-            assert i is not None
-            if not online[i] or rng.random() < p_fail:
-                self._finish(task, "failed", now)
-                continue
-            rate = float(speed[i] * max(0.1, 1 - cpu[i] / 150))
-            task.done += rate * dt
-            task.rate = rate if task.rate == 0 else 0.7 * task.rate + 0.3 * rate
-            if task.done >= task.work:
-                task.done = task.work
-                self._finish(task, "completed", now)
+        running = list(self.running.values())
+        if running:
+            # One vectorised draw for every running task, then a light loop to apply it.
+            dev = np.fromiter((t.device for t in running), dtype=np.int64, count=len(running))
+            fails = ~online[dev] | (rng.random(len(running)) < 1 - math.exp(-hazard * dt))
+            rates = speed[dev] * np.maximum(0.1, 1 - cpu[dev] / 150)
+            for task, failed, rate in zip(running, fails.tolist(), rates.tolist(), strict=True):
+                if failed:
+                    self._finish(task, "failed", now)
+                    continue
+                task.done += rate * dt
+                task.rate = 0.7 * task.rate + 0.3 * rate
+                if task.done >= task.work:
+                    task.done = task.work
+                    self._finish(task, "completed", now)
         self.failed_rate = self.failed_last_step / dt if dt else 0.0
         self._schedule(now, slots, online, speed, cpu)
 
     def _schedule(self, now: float, slots: np.ndarray, online: np.ndarray, speed: np.ndarray,
                   cpu: np.ndarray) -> None:
-        free = np.where(online, slots, 0) - self.load(len(slots))
-        candidates = list(np.flatnonzero(free > 0))
-        while self.pending and candidates:
-            i = int(candidates[int(self._rng.integers(len(candidates)))])
+        if not self.pending:
+            return
+        free = np.maximum(np.where(online, slots, 0) - self._load, 0).astype(np.int64)
+        # Every free slot once, in random order: the first tasks in the queue take them.
+        slots_free = self._rng.permutation(np.repeat(np.arange(len(free)), free))
+        for i in slots_free[: len(self.pending)].tolist():
             task = self.pending.popleft()
             task.status, task.device, task.start_time = "running", i, now
             # Until it has progressed, the ETA assumes the device's current effective speed.
             task.rate = float(speed[i] * max(0.1, 1 - cpu[i] / 150))
             self.running[task.id] = task
-            free[i] -= 1
-            if free[i] <= 0:
-                candidates.remove(i)
+            self._load[i] += 1
 
     def _finish(self, task: Task, status: str, now: float) -> None:
         task.status, task.end_time = status, now
-        self.running.pop(task.id, None)
+        if self.running.pop(task.id, None) is not None and task.device is not None:
+            self._load[task.device] -= 1
         self.finished.appendleft(task)
         self.counts[status] += 1
         if status == "failed":
