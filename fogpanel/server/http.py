@@ -28,12 +28,12 @@ __all__ = [
 ]
 
 _DESCRIPTIONS = {
-    "nodes": ("Betanet mixnode and P2P network status", 5),
-    "tasks": ("Fog task progress and queue summary", 2),
-    "metrics": ("Composite health and per-service checks", 10),
-    "alerts": ("Threshold and anomaly alerts, sent as they fire and resolve", 0),
-    "resources": ("Device counts, averages and the busiest devices", 15),
-    "topology": ("Node/link map, sent when it changes", 0),
+    "nodes": ("Betanet mixnode and P2P network status", "nodes_interval"),
+    "tasks": ("Fog task progress and queue summary", "tasks_interval"),
+    "metrics": ("Composite health and per-service checks", "metrics_interval"),
+    "alerts": ("Alerts, sent as soon as they fire or resolve", None),
+    "resources": ("Device counts, averages and the busiest devices", "resources_interval"),
+    "topology": ("Node/link map, sent when it changes", None),
 }
 
 
@@ -89,8 +89,10 @@ class StreamsHandler(JsonHandler):
 
     def get(self) -> None:
         rooms = []
+        settings = self.services.settings
         for room in self.services.hub.rooms:
-            description, interval = _DESCRIPTIONS.get(room, (f"The {room} room", 0))
+            description, setting = _DESCRIPTIONS.get(room, (f"The {room} room", None))
+            interval = getattr(settings, setting) if setting else 0
             rooms.append({"name": room, "description": description,
                           "update_interval": interval})
         self.send_json({"streams": rooms, "websocket": "/api/ws/connect"})
