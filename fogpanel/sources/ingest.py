@@ -148,6 +148,11 @@ class AgentRegistry:
         self._devices[report.node_id] = _Device(report, reported_by, now)
         self.reports_accepted += 1
 
+    def report(self, node_id: str) -> Report | None:
+        """The latest report kept for ``node_id``."""
+        dev = self._devices.get(node_id)
+        return None if dev is None else dev.report
+
     def status(self, node_id: str, now: float) -> str:
         dev = self._devices[node_id]
         age = now - dev.last_seen

@@ -35,6 +35,8 @@ async def test_agent_reports_then_goes_stale_then_offline(make_api, tmp_path):
         assert msg["data"]["sources"]["agents"] == 1
         _, stats, _ = await api.fetch("/api/ws/stats", token=api.token())
         assert [d["id"] for d in stats["agent_devices"]] == ["e2e-box"]
+        metrics = api.services.cluster.agents.report("e2e-box").metrics
+        assert metrics["queue_depth"] == 7.0 and 0 <= metrics["cpu_usage"] <= 100
     finally:
         proc.terminate()
         assert proc.wait(TIMEOUT) == 0
