@@ -3,6 +3,9 @@
 Everything tunable lives here so the rest of the code receives plain values. Invalid settings
 raise :class:`fogpanel.errors.ConfigError` at start-up, never later in a request.
 
+The history store defaults to ``$FOGPANEL_HOME/history.sqlite``; an empty
+``FOGPANEL_HISTORY_PATH`` turns it off.
+
 The JWT secret comes from ``FOGPANEL_SECRET``. When it is unset, a random development secret is
 generated once, stored in ``$FOGPANEL_HOME/dev-secret`` (default ``~/.fogpanel``, mode 0600) and
 printed once, so ``fogpanel serve`` and ``fogpanel token`` on the same machine agree without a
@@ -70,6 +73,12 @@ class Settings:
     ingest_max_bytes: int = 1024 * 1024
     ingest_max_future: float = 300.0
     ingest_max_age: float = 3600.0
+    history_path: str = ""
+    flush_interval: float = 0.5
+    rollup_1h_days: float = 90.0
+    detectors: tuple[str, ...] = ()
+    anomaly_learn_samples: int = 750
+    anomaly_cooldown: int = 20
 
     def __post_init__(self) -> None:
         if len(self.secret.encode()) < MIN_SECRET_BYTES:
@@ -94,6 +103,10 @@ class Settings:
             raise ConfigError(f"sources must be a non-empty subset of {', '.join(SOURCES)}")
         if self.sim_task_rate < 0 or self.incident_interval < 0:
             raise ConfigError("sim_task_rate and incident_interval must not be negative")
+        if not 0 < self.flush_interval <= 1.0:
+            raise ConfigError("flush_interval must be in (0, 1] seconds")
+        if self.anomaly_learn_samples < 0 or self.anomaly_cooldown < 1:
+            raise ConfigError("anomaly_learn_samples must be >= 0, anomaly_cooldown >= 1")
         if self.agent_offline_after <= self.agent_stale_after:
             raise ConfigError("agent_offline_after must be longer than agent_stale_after")
         if self.idle_timeout <= self.ping_interval:
@@ -113,6 +126,8 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "secret" not in values:
             values["secret"] = resolve_secret(env)
+        if "history_path" not in values:
+            values["history_path"] = str(_home(env) / "history.sqlite")
         return cls(**values)
 
     def replace(self, **changes: Any) -> Settings:
@@ -125,7 +140,7 @@ def resolve_secret(env: Mapping[str, str]) -> str:
     secret = env.get("FOGPANEL_SECRET")
     if secret is not None:
         return secret
-    home = Path(env.get("FOGPANEL_HOME") or Path.home() / ".fogpanel")
+    home = _home(env)
     path = home / "dev-secret"
     if path.exists():
         return path.read_text().strip()
@@ -141,6 +156,10 @@ def resolve_secret(env: Mapping[str, str]) -> str:
         file=sys.stderr,
     )
     return secret
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    return Path(env.get("FOGPANEL_HOME") or Path.home() / ".fogpanel")
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:

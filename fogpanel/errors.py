@@ -22,6 +22,8 @@ human message chosen here.
   - RateLimited             429 / close 4429
   - HistoryGap              the ``since`` offset is older than the kept history
   - NotFound                404
+    - UnknownMetric         no such metric (the name is in ``details``)
+  - BadParameter            422, a query parameter is missing or invalid (named in ``details``)
   - PayloadTooLarge         413 (ingest bodies over the limit)
   - Overloaded              503 (connection cap reached)
 """
@@ -46,6 +48,8 @@ __all__ = [
     "HistoryGap",
     "NotFound",
     "Overloaded",
+    "BadParameter",
+    "UnknownMetric",
     "PayloadTooLarge",
     "ProtocolError",
     "RateLimited",
@@ -191,6 +195,19 @@ class NotFound(FogpanelError):
 
     code = "not_found"
     status = 404
+
+
+class UnknownMetric(NotFound):
+    """No such metric."""
+
+    code = "unknown_metric"
+
+
+class BadParameter(FogpanelError):
+    """A query parameter is missing or invalid."""
+
+    code = "bad_parameter"
+    status = 422
 
 
 class PayloadTooLarge(FogpanelError):

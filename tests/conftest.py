@@ -43,7 +43,7 @@ def require_binary(name: str) -> str:
 
 
 def make_settings(**changes: Any) -> Settings:
-    base: dict[str, Any] = {"secret": SECRET}
+    base: dict[str, Any] = {"secret": SECRET, "history_path": ""}
     base.update(changes)
     return Settings(**base)
 

@@ -26,6 +26,7 @@ True
 from __future__ import annotations
 
 import math
+from array import array
 from typing import Protocol
 
 from river import anomaly, compose, preprocessing, stats
@@ -70,8 +71,8 @@ class _BlockExtremes:
 
     def __init__(self, blocks: int, block_size: int) -> None:
         self._block_size = block_size
-        self._maxes: list[float] = [-math.inf] * blocks
-        self._mins: list[float] = [math.inf] * blocks
+        self._maxes = array("d", [-math.inf] * blocks)
+        self._mins = array("d", [math.inf] * blocks)
         self._pos = 0
         self._filled = 0
         self._cur_max = -math.inf
@@ -134,8 +135,9 @@ class NoveltyDetector:
         self._levels = _BlockExtremes(blocks, size)
         self._residuals = _BlockExtremes(blocks, size)
         self._residuals_seen = 0
-        self._buckets: list[float] = [math.nan] * 288
-        self._bucket_day: list[int] = [-1] * 288
+        # Compact arrays: 288 five-minute buckets cost 4.6 KiB instead of ~17 KiB as lists.
+        self._buckets = array("d", [math.nan] * 288)
+        self._bucket_day = array("q", [-1] * 288)
 
     def _yesterday(self, t: float) -> tuple[int, int, float | None]:
         bucket = int((t % _DAY) // 300)

@@ -139,6 +139,10 @@ class RoomLog:
             self._snapshot = json.dumps({**self._latest, "snapshot": True}, separators=(",", ":"))
         return self._snapshot
 
+    def recent(self, n: int) -> list[str]:
+        """The texts of the last ``n`` messages kept, oldest first."""
+        return [text for _, text in list(self._history)[-n:]] if n > 0 else []
+
     def since(self, offset: int, *, epoch: str | None) -> list[str]:
         """The texts of the messages after ``offset``; :class:`HistoryGap` if some are gone."""
         if epoch is not None and epoch != self.epoch:

@@ -54,7 +54,8 @@ class JsonHandler(QuietLogMixin, RequestHandler):
     def fail(self, exc: errors.FogpanelError) -> None:
         if isinstance(exc, errors.AuthError):
             self.set_header("WWW-Authenticate", 'Bearer realm="fogpanel"')
-        self.send_json({"error": {"code": exc.code, "message": exc.message}}, exc.status)
+        self.send_json({"error": {"code": exc.code, "message": exc.message, **exc.details}},
+                       exc.status)
 
     def claims(self) -> Claims:
         token = bearer_token(self.request.headers.get("Authorization"))

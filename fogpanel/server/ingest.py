@@ -2,7 +2,8 @@
 
 Ingest needs a token with ``"role": "agent"`` (or admin). A batch with invalid reports gets 400
 listing each bad field; its valid reports are stored all the same (``accepted`` says how many).
-Bodies over ``ingest_max_bytes`` get 413 before they are parsed.
+Bodies over ``ingest_max_bytes`` get 413 before they are parsed. The answer is sent once the
+reports' samples are committed to the history store, so an acknowledged report survives a crash.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class IngestHandler(JsonHandler):
                 or len(self.request.body) > limit:
             raise errors.PayloadTooLarge(f"the body is larger than {limit} bytes")
 
-    def post(self) -> None:
+    async def post(self) -> None:
         claims = self.claims()
         if not (claims.role == "agent" or claims.admin):
             raise errors.Forbidden("ingest needs a token with the agent role")
@@ -45,7 +46,8 @@ class IngestHandler(JsonHandler):
             agents.accept(report, reported_by=claims.sub, now=now)
             samples += [Sample(f"device.{report.node_id}.{name}", value, report.timestamp)
                         for name, value in report.metrics.items()]
-        self.services.sink.record(samples)
+        # Answer only once the samples are committed: an acknowledged report is durable.
+        await self.services.engine.record_durable(samples)
         result = {"accepted": len(reports), "rejected": len(problems), "errors": problems}
         if problems:
             self.send_json({"error": {"code": "bad_reports",

@@ -12,6 +12,13 @@ from fogpanel.server.http import (
     SubscribeHandler,
 )
 from fogpanel.server.ingest import IncidentHandler, IngestHandler
+from fogpanel.server.metrics_http import (
+    AlertsHandler,
+    HistoryHandler,
+    MetricListHandler,
+    StatisticsHandler,
+    SummaryHandler,
+)
 from fogpanel.server.services import Services
 from fogpanel.server.websocket import ApiSocketHandler
 
@@ -29,6 +36,11 @@ def build_routes(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
         (r"/api/ws/publish", PublishHandler, deps),
         (r"/api/ws/subscribe", SubscribeHandler, {**deps, "action": "subscribe"}),
         (r"/api/ws/unsubscribe", SubscribeHandler, {**deps, "action": "unsubscribe"}),
+        (r"/api/ws/metrics", MetricListHandler, deps),
+        (r"/api/ws/metrics/history", HistoryHandler, deps),
+        (r"/api/ws/metrics/statistics", StatisticsHandler, deps),
+        (r"/api/ws/metrics/summary", SummaryHandler, deps),
+        (r"/api/ws/alerts", AlertsHandler, deps),
         (r"/api/ingest", IngestHandler, deps),
         (r"/api/sim/incidents", IncidentHandler, deps),
     ]

@@ -13,11 +13,15 @@ import resource
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from fogpanel.config import Settings
+from fogpanel.errors import ConfigError
 from fogpanel.hub import Hub
-from fogpanel.metrics.sink import MetricSink, NullSink
+from fogpanel.metrics.aggregator import DEFAULT_DETECTORS, Aggregator, parse_detector_rules
+from fogpanel.metrics.engine import MetricsEngine
+from fogpanel.metrics.store import StoreWriter
 from fogpanel.protocol.auth import Verifier
 from fogpanel.protocol.ratelimit import SlidingWindow
 from fogpanel.publishers import PublisherRunner, RoomPublishers
@@ -52,7 +56,7 @@ class Services:
     connection_limiter: SlidingWindow
     max_connections: int
     cluster: Cluster
-    sink: MetricSink
+    engine: MetricsEngine
     rooms: RoomPublishers
     runner: PublisherRunner
     started_at: float = field(default_factory=time.time)
@@ -88,6 +92,7 @@ class Services:
     async def stop(self) -> None:
         """Stop the publishers and close every API connection with 1001 (going away)."""
         await self.runner.stop()
+        self.engine.close()
         for conn in list(self.connections.values()):
             conn.shutdown(1001, "server shutting down")
 
@@ -112,6 +117,7 @@ class Services:
             "sources": self.cluster.sources(time.time()),
             "agent_devices": self.cluster.agents.devices(time.time())
             if self.cluster.agents is not None else [],
+            "metrics": self.engine.stats(),
         }
 
 
@@ -122,12 +128,34 @@ def _connection_cap(requested: int) -> int:
     return max(1, min(requested, soft - _FD_HEADROOM))
 
 
-def build_services(settings: Settings, *, sink: MetricSink | None = None) -> Services:
+def build_engine(settings: Settings, hub: Hub) -> MetricsEngine:
+    """The metrics engine; its alerts go to the ``alerts`` room (when the room exists)."""
+    writer = None
+    if settings.history_path:
+        Path(settings.history_path).parent.mkdir(parents=True, exist_ok=True)
+        writer = StoreWriter(settings.history_path, flush_interval=settings.flush_interval,
+                             rollup_1h_days=settings.rollup_1h_days)
+
+    def publish_alert(alert: dict[str, Any]) -> None:
+        if "alerts" in hub.registry.room_set:
+            hub.publish("alerts", "alert", alert)
+
+    try:
+        rules = parse_detector_rules(settings.detectors or DEFAULT_DETECTORS)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    aggregator = Aggregator(
+        detector_rules=rules,
+        learn_samples=settings.anomaly_learn_samples, cooldown=settings.anomaly_cooldown)
+    return MetricsEngine(aggregator, writer, publish_alert)
+
+
+def build_services(settings: Settings) -> Services:
     """Build a process's services from validated settings (does not start publishers)."""
     hub = Hub(settings.rooms, history_size=settings.history_size)
     cluster = build_cluster(settings)
-    sink = NullSink() if sink is None else sink
-    rooms = RoomPublishers(cluster, sink, settings)
+    engine = build_engine(settings, hub)
+    rooms = RoomPublishers(cluster, engine, settings)
     publishers = [p for p in rooms.publishers() if p.room in hub.registry.room_set]
     return Services(
         settings=settings,
@@ -137,7 +165,7 @@ def build_services(settings: Settings, *, sink: MetricSink | None = None) -> Ser
         connection_limiter=SlidingWindow(settings.connections_per_minute, 60.0),
         max_connections=_connection_cap(settings.max_connections),
         cluster=cluster,
-        sink=sink,
+        engine=engine,
         rooms=rooms,
         runner=PublisherRunner(hub, publishers),
     )
