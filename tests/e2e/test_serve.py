@@ -4,73 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import jwt
-import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from tests.conftest import SECRET, TIMEOUT, closed, recv, recv_until
-
-ROOT = Path(__file__).resolve().parents[2]
-STARTUP = 60.0
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({"FOGPANEL_SECRET": SECRET, "FOGPANEL_HOME": str(tmp_path),
-                "FOGPANEL_NODES_INTERVAL": "0.2", "PYTHONUNBUFFERED": "1"})
-    return env
-
-
-def _wait_for_port(proc: subprocess.Popen[str], pattern: str) -> int:
-    """Read the child's output until it prints its URL (bounded by STARTUP seconds)."""
-    import selectors
-    import time
-
-    assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + STARTUP
-    seen = []
-    while time.monotonic() < deadline:
-        if not sel.select(timeout=deadline - time.monotonic()):
-            continue
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        match = re.search(pattern, line)
-        if match:
-            return int(match.group(1))
-    proc.kill()
-    raise AssertionError("server did not start:\n" + "".join(seen))
-
-
-@pytest.fixture
-def spawn(tmp_path: Path) -> Iterator:
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(args: list[str], pattern: str) -> tuple[subprocess.Popen[str], int]:
-        proc = subprocess.Popen(args, cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        procs.append(proc)
-        return proc, _wait_for_port(proc, pattern)
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(TIMEOUT)
-        if proc.stdout:
-            proc.stdout.close()
+from tests.e2e.conftest import child_env
 
 
 def _token(sub: str = "ada") -> str:
@@ -126,7 +69,7 @@ def test_token_command_prints_a_verifiable_token(tmp_path):
     """`fogpanel token` signs with FOGPANEL_SECRET and carries sub, rooms and ttl."""
     out = subprocess.run(
         [sys.executable, "-m", "fogpanel.cli", "token", "--sub", "ada", "--rooms", "nodes,tasks",
-         "--ttl", "30m"], env=_env(tmp_path), capture_output=True, text=True, check=True)
+         "--ttl", "30m"], env=child_env(tmp_path), capture_output=True, text=True, check=True)
     claims = jwt.decode(out.stdout.strip(), SECRET, algorithms=["HS256"])
     assert claims["sub"] == "ada" and claims["rooms"] == ["nodes", "tasks"]
     assert 1790 <= claims["exp"] - claims["iat"] <= 1800
@@ -134,7 +77,7 @@ def test_token_command_prints_a_verifiable_token(tmp_path):
 
 def test_token_command_refuses_short_secret(tmp_path):
     """A secret under 32 bytes is refused with a clear message and exit code 2."""
-    env = _env(tmp_path) | {"FOGPANEL_SECRET": "too-short"}
+    env = child_env(tmp_path) | {"FOGPANEL_SECRET": "too-short"}
     out = subprocess.run([sys.executable, "-m", "fogpanel.cli", "token", "--sub", "a"], env=env,
                          capture_output=True, text=True)
     assert out.returncode == 2 and "32 bytes" in out.stderr and out.stdout == ""
