@@ -79,6 +79,7 @@ class Settings:
     detectors: tuple[str, ...] = ()
     anomaly_learn_samples: int = 750
     anomaly_cooldown: int = 20
+    rules_file: str = ""
 
     def __post_init__(self) -> None:
         if len(self.secret.encode()) < MIN_SECRET_BYTES:

@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS rollup_1m (
     sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, last REAL NOT NULL,
     PRIMARY KEY (series, bucket)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (
+    kind TEXT NOT NULL, key TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rollup_1h (
     series INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
     sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, last REAL NOT NULL,
@@ -143,6 +146,19 @@ class HistoryStore:
                     (sid, bucket, a[0], a[1], a[2], a[3], a[4])
                     for (sid, bucket), a in table.items()])
 
+    def set_state(self, kind: str, key: str, value: str | None) -> None:
+        """Keep (or with None, forget) a JSON document: active alerts, silences."""
+        with self.db:
+            if value is None:
+                self.db.execute("DELETE FROM state WHERE kind = ? AND key = ?", (kind, key))
+            else:
+                self.db.execute("INSERT OR REPLACE INTO state (kind, key, json) VALUES (?, ?, ?)",
+                                (kind, key, value))
+
+    def load_state(self, kind: str) -> dict[str, str]:
+        rows = self.db.execute("SELECT key, json FROM state WHERE kind = ?", (kind,)).fetchall()
+        return dict(rows)
+
     def enforce_retention(self, now: float) -> dict[str, int]:
         """Delete what is past its retention; return the rows deleted per table."""
         with self.db:
@@ -226,6 +242,10 @@ class StoreWriter:
         self._queue.put((samples, done))
         return done
 
+    def put_state(self, kind: str, key: str, value: str | None) -> None:
+        """Queue a state change (written in order with the samples)."""
+        self._queue.put(("state", kind, key, value))
+
     def close(self, timeout: float = 10.0) -> None:
         """Flush what is queued and stop the thread."""
         self._queue.put(None)
@@ -239,6 +259,7 @@ class StoreWriter:
         while not stopping:
             batch: list[tuple[str, float, float]] = []
             waiters: list[Future[None]] = []
+            states: list[tuple[str, str, str | None]] = []
             deadline = time.monotonic() + self.flush_interval
             while True:
                 timeout = deadline - time.monotonic()
@@ -250,7 +271,9 @@ class StoreWriter:
                 if item is None:
                     stopping = True
                     break
-                if isinstance(item, tuple):
+                if isinstance(item, tuple) and item[0] == "state":
+                    states.append(item[1:])
+                elif isinstance(item, tuple):
                     batch.extend(item[0])
                     waiters.append(item[1])
                     deadline = min(deadline, time.monotonic() + 0.02)  # someone is waiting
@@ -271,6 +294,12 @@ class StoreWriter:
             else:
                 for w in waiters:
                     w.set_result(None)
+            for kind, key, value in states:
+                try:
+                    store.set_state(kind, key, value)
+                except Exception:
+                    self.errors += 1
+                    logger.error("store state write failed", exc_info=True)
             now = self._clock()
             if now >= next_retention:
                 try:

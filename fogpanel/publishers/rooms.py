@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fogpanel.config import Settings
@@ -42,10 +43,12 @@ def top_devices(devices: list[dict[str, Any]], n: int = 10) -> list[dict[str, An
 class RoomPublishers:
     """Payload builders for the rooms, over one cluster and one sink."""
 
-    def __init__(self, cluster: Cluster, sink: MetricSink, settings: Settings) -> None:
+    def __init__(self, cluster: Cluster, sink: MetricSink, settings: Settings, *,
+                 alert_filter: Callable[[dict[str, Any]], bool] | None = None) -> None:
         self.cluster = cluster
         self.sink = sink
         self.settings = settings
+        self._keep = alert_filter or (lambda alert: True)
         self._topology_signature: str | None = None
         self.topology_changes = 0
 
@@ -68,7 +71,8 @@ class RoomPublishers:
         sim = self.cluster.simulator
         if sim is None:
             return []
-        return [("alert", {**alert, "timestamp": iso(now)}) for alert in sim.drain_alerts()]
+        alerts = [{**alert, "timestamp": iso(now)} for alert in sim.drain_alerts()]
+        return [("alert", alert) for alert in alerts if self._keep(alert)]
 
     def nodes(self, now: float) -> list[tuple[str, Any]]:
         sim = self.cluster.simulator

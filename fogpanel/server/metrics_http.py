@@ -15,13 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from fogpanel import errors
+from fogpanel.metrics.rules import parse_duration
 from fogpanel.metrics.store import RESOLUTIONS, pick_resolution
 from fogpanel.metrics.windows import WINDOWS
 from fogpanel.protocol.messages import iso
 from fogpanel.server.http import JsonHandler
 
-__all__ = ["AlertsHandler", "HistoryHandler", "MetricListHandler", "StatisticsHandler",
-           "SummaryHandler"]
+__all__ = ["AlertsHandler", "HistoryHandler", "MetricListHandler", "SilenceHandler",
+           "SilencesHandler", "StatisticsHandler", "SummaryHandler"]
 
 _MAX_HOURS = 168
 
@@ -161,6 +162,52 @@ class AlertsHandler(JsonHandler):
             raise errors.NotFound("this server has no alerts room")
         recent = [json.loads(t)["data"] for t in hub.log("alerts").recent(200)]
         resolved = {a.get("alert_id") for a in recent if a.get("state") == "resolved"}
-        active = [a for a in recent if a.get("state") == "firing"
-                  and a.get("alert_id") not in resolved and a.get("kind") != "anomaly"]
-        self.send_json({"active": active[::-1], "recent": recent[::-1][:100]})
+        # Threshold alerts come from the rule engine (it survives restarts); simulator
+        # incidents still open come from the room's history.
+        incidents = [a for a in recent if a.get("state") == "firing" and a.get("kind") is None
+                     and a.get("alert_id") not in resolved]
+        active = self.services.engine.active_alerts() + incidents[::-1]
+        self.send_json({"active": active, "recent": recent[::-1][:100]})
+
+
+class SilencesHandler(JsonHandler):
+    """``POST /api/ws/silences`` (create) and ``GET /api/ws/silences`` (list)."""
+
+    def get(self) -> None:
+        self.claims()
+        now = time.time()
+        self.send_json({"silences": [s.to_json(now)
+                                     for s in self.services.engine.silences.list(now)]})
+
+    def post(self) -> None:
+        claims = self.claims()
+        body = self.json_body(required=True)
+        try:
+            duration = parse_duration(body.get("duration"))
+        except ValueError:
+            raise errors.BadMessage("'duration' must be seconds or like 30m, 2h") from None
+        silence = self.services.engine.add_silence(
+            body.get("matcher"), duration, body.get("author", claims.sub),
+            body.get("comment", ""))
+        self.send_json(silence.to_json(time.time()), 201)
+
+
+class SilenceHandler(JsonHandler):
+    """``GET`` / ``DELETE /api/ws/silences/{id}``: one silence; delete expires it now."""
+
+    def get(self, silence_id: str) -> None:
+        self.claims()
+        silence = self.services.engine.silences.get(silence_id)
+        if silence is None:
+            raise errors.NotFound(f"no silence {silence_id!r}")
+        self.send_json(silence.to_json(time.time()))
+
+    def delete(self, silence_id: str) -> None:
+        self.claims()
+        if self.services.engine.silences.get(silence_id) is None:
+            raise errors.NotFound(f"no silence {silence_id!r}")
+        if not self.services.engine.expire_silence(silence_id):
+            raise errors.BadMessage("this silence is not active")
+        silence = self.services.engine.silences.get(silence_id)
+        assert silence is not None
+        self.send_json(silence.to_json(time.time()))

@@ -16,6 +16,8 @@ from fogpanel.server.metrics_http import (
     AlertsHandler,
     HistoryHandler,
     MetricListHandler,
+    SilenceHandler,
+    SilencesHandler,
     StatisticsHandler,
     SummaryHandler,
 )
@@ -41,6 +43,8 @@ def build_routes(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
         (r"/api/ws/metrics/statistics", StatisticsHandler, deps),
         (r"/api/ws/metrics/summary", SummaryHandler, deps),
         (r"/api/ws/alerts", AlertsHandler, deps),
+        (r"/api/ws/silences", SilencesHandler, deps),
+        (r"/api/ws/silences/([A-Za-z0-9_-]+)", SilenceHandler, deps),
         (r"/api/ingest", IngestHandler, deps),
         (r"/api/sim/incidents", IncidentHandler, deps),
     ]

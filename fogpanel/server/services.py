@@ -21,6 +21,7 @@ from fogpanel.errors import ConfigError
 from fogpanel.hub import Hub
 from fogpanel.metrics.aggregator import DEFAULT_DETECTORS, Aggregator, parse_detector_rules
 from fogpanel.metrics.engine import MetricsEngine
+from fogpanel.metrics.rules import DEFAULT_RULES, RuleEngine, load_rules
 from fogpanel.metrics.store import StoreWriter
 from fogpanel.protocol.auth import Verifier
 from fogpanel.protocol.ratelimit import SlidingWindow
@@ -147,7 +148,11 @@ def build_engine(settings: Settings, hub: Hub) -> MetricsEngine:
     aggregator = Aggregator(
         detector_rules=rules,
         learn_samples=settings.anomaly_learn_samples, cooldown=settings.anomaly_cooldown)
-    return MetricsEngine(aggregator, writer, publish_alert)
+    try:
+        thresholds = load_rules(settings.rules_file) if settings.rules_file else DEFAULT_RULES
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"rules file: {exc}") from None
+    return MetricsEngine(aggregator, writer, publish_alert, rules=RuleEngine(list(thresholds)))
 
 
 def build_services(settings: Settings) -> Services:
@@ -155,7 +160,7 @@ def build_services(settings: Settings) -> Services:
     hub = Hub(settings.rooms, history_size=settings.history_size)
     cluster = build_cluster(settings)
     engine = build_engine(settings, hub)
-    rooms = RoomPublishers(cluster, engine, settings)
+    rooms = RoomPublishers(cluster, engine, settings, alert_filter=engine.keep)
     publishers = [p for p in rooms.publishers() if p.room in hub.registry.room_set]
     return Services(
         settings=settings,
