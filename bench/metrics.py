@@ -93,6 +93,8 @@ def bench_store(metrics: int) -> dict[str, float]:
                      for ts, v in zip(chunk, rng.normal(40, 5, len(chunk)), strict=True)]
             store.write(batch)
             t += 6 * 3600
+            store.compact(t)  # as the writer thread does every few minutes
+        store.compact(end)
         store.enforce_retention(end)
         store.db.execute("VACUUM")
         store.close()

@@ -9,6 +9,12 @@ process crash loses at most the samples of the last flush interval that nobody w
 WAL mode lets a notebook or another process read the file while the server writes.
 
 Retention: raw samples 24 h, 1-minute rollups 7 days, 1-hour rollups ``rollup_1h_days``.
+
+Compaction keeps a week of history small: recent raw samples and 1-minute rollups are plain rows
+(cheap to insert, durable at each commit); every few minutes complete 10-minute chunks of raw
+samples and complete hours of 1-minute rollups are packed into zlib blobs (timestamps
+delta-encoded, raw values float64; rollup avg/min/max/last float32, about 7 significant
+digits). Queries read rows and blobs alike.
 Queries pick the resolution from the time range: raw up to 6 hours, 1-minute up to 3 days,
 1-hour beyond.
 
@@ -28,11 +34,13 @@ import queue
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["HistoryStore", "StoreWriter", "pick_resolution"]
@@ -49,6 +57,14 @@ CREATE TABLE IF NOT EXISTS rollup_1m (
     series INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
     sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, last REAL NOT NULL,
     PRIMARY KEY (series, bucket)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS raw_chunks (
+    series INTEGER NOT NULL, start INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (series, start)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_1m_chunks (
+    series INTEGER NOT NULL, hour INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (series, hour)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (
     kind TEXT NOT NULL, key TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (kind, key)
@@ -68,6 +84,8 @@ ON CONFLICT (series, bucket) DO UPDATE SET
 """
 
 RAW_KEEP = 24 * 3600.0
+RAW_CHUNK = 600  # seconds of raw samples per packed chunk
+COMPACT_GRACE = 120.0  # late samples this old are still merged into rows, not chunks
 ROLLUP_1M_KEEP = 7 * 86400.0
 RESOLUTIONS = {"raw": 0, "1m": 60, "1h": 3600}
 
@@ -159,14 +177,58 @@ class HistoryStore:
         rows = self.db.execute("SELECT key, json FROM state WHERE kind = ?", (kind,)).fetchall()
         return dict(rows)
 
+    def compact(self, now: float) -> dict[str, int]:
+        """Pack complete raw chunks and complete hours of 1-minute rollups into blobs."""
+        raw_cut = int((now - COMPACT_GRACE) // RAW_CHUNK) * RAW_CHUNK
+        hour_cut = int((now - COMPACT_GRACE) // 3600) * 3600
+        packed = {"raw": 0, "rollup_1m": 0}
+        with self.db:
+            rows = self.db.execute("SELECT series, ts, value FROM raw WHERE ts < ? "
+                                   "ORDER BY series, ts", (raw_cut,)).fetchall()
+            groups: dict[tuple[int, int], list[tuple[float, float]]] = {}
+            for sid, ts, value in rows:
+                groups.setdefault((sid, int(ts // RAW_CHUNK) * RAW_CHUNK), []).append((ts, value))
+            for (sid, start), items in groups.items():
+                old = self.db.execute("SELECT data FROM raw_chunks WHERE series = ? AND start = ?",
+                                      (sid, start)).fetchone()
+                if old is not None:
+                    items = sorted({**dict(_unpack_raw(old[0], start)), **dict(items)}.items())
+                self.db.execute("INSERT OR REPLACE INTO raw_chunks VALUES (?, ?, ?)",
+                                (sid, start, _pack_raw(items, start)))
+            self.db.execute("DELETE FROM raw WHERE ts < ?", (raw_cut,))
+            packed["raw"] = len(rows)
+            rows = self.db.execute("SELECT series, bucket, count, sum, min, max, last FROM "
+                                   "rollup_1m WHERE bucket < ? ORDER BY series, bucket",
+                                   (hour_cut,)).fetchall()
+            hours: dict[tuple[int, int], dict[int, tuple[float, ...]]] = {}
+            for sid, bucket, count, total, lo, hi, last in rows:
+                hour = int(bucket // 3600) * 3600
+                hours.setdefault((sid, hour), {})[bucket] = (count, total, lo, hi, last)
+            for (sid, hour), minutes in hours.items():
+                old = self.db.execute("SELECT data FROM rollup_1m_chunks WHERE series = ? AND "
+                                      "hour = ?", (sid, hour)).fetchone()
+                if old is not None:
+                    for bucket, agg in _unpack_minutes(old[0], hour).items():
+                        minutes[bucket] = _merge(agg, minutes[bucket]) if bucket in minutes \
+                            else agg
+                self.db.execute("INSERT OR REPLACE INTO rollup_1m_chunks VALUES (?, ?, ?)",
+                                (sid, hour, _pack_minutes(minutes, hour)))
+            self.db.execute("DELETE FROM rollup_1m WHERE bucket < ?", (hour_cut,))
+            packed["rollup_1m"] = len(rows)
+        return packed
+
     def enforce_retention(self, now: float) -> dict[str, int]:
         """Delete what is past its retention; return the rows deleted per table."""
         with self.db:
             deleted = {
                 "raw": self.db.execute("DELETE FROM raw WHERE ts < ?",
-                                       (now - RAW_KEEP,)).rowcount,
+                                       (now - RAW_KEEP,)).rowcount
+                + self.db.execute("DELETE FROM raw_chunks WHERE start + ? <= ?",
+                                  (RAW_CHUNK, now - RAW_KEEP)).rowcount,
                 "rollup_1m": self.db.execute("DELETE FROM rollup_1m WHERE bucket < ?",
-                                             (now - ROLLUP_1M_KEEP,)).rowcount,
+                                             (now - ROLLUP_1M_KEEP,)).rowcount
+                + self.db.execute("DELETE FROM rollup_1m_chunks WHERE hour + 3600 <= ?",
+                                  (now - ROLLUP_1M_KEEP,)).rowcount,
                 "rollup_1h": self.db.execute("DELETE FROM rollup_1h WHERE bucket < ?",
                                              (now - self.rollup_1h_keep,)).rowcount,
             }
@@ -191,18 +253,82 @@ class HistoryStore:
         resolution = resolution or pick_resolution(start, end)
         if resolution not in RESOLUTIONS:
             raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}")
+        row = self.db.execute("SELECT id FROM series WHERE name = ?", (name,)).fetchone()
         if resolution == "raw":
-            sql = ("SELECT r.ts AS ts, r.value AS value FROM raw r JOIN series s "
-                   "ON s.id = r.series WHERE s.name = ? AND r.ts >= ? AND r.ts <= ? "
-                   "ORDER BY r.ts")
-            return pd.read_sql_query(sql, self.db, params=(name, start, end))
+            points: dict[float, float] = {}
+            if row is not None:
+                sid = row[0]
+                for chunk_start, data in self.db.execute(
+                        "SELECT start, data FROM raw_chunks WHERE series = ? AND start > ? "
+                        "AND start <= ? ORDER BY start", (sid, start - RAW_CHUNK, end)):
+                    points.update(_unpack_raw(data, chunk_start))
+                points.update(self.db.execute(
+                    "SELECT ts, value FROM raw WHERE series = ? AND ts >= ? AND ts <= ?",
+                    (sid, start, end)).fetchall())
+            items = sorted((t, v) for t, v in points.items() if start <= t <= end)
+            return pd.DataFrame(items, columns=["ts", "value"])
         width = RESOLUTIONS[resolution]
-        sql = (f"SELECT r.bucket AS ts, r.count AS count, r.sum / r.count AS avg, r.min AS min, "
-               f"r.max AS max, r.last AS last FROM rollup_{resolution} r JOIN series s "
-               f"ON s.id = r.series WHERE s.name = ? AND r.bucket >= ? AND r.bucket <= ? "
-               f"ORDER BY r.bucket")
-        start_bucket = int(start // width) * width
-        return pd.read_sql_query(sql, self.db, params=(name, start_bucket, end))
+        first = int(start // width) * width
+        buckets: dict[int, tuple[float, ...]] = {}
+        if row is not None:
+            sid = row[0]
+            if resolution == "1m":
+                for hour, data in self.db.execute(
+                        "SELECT hour, data FROM rollup_1m_chunks WHERE series = ? AND hour > ? "
+                        "AND hour <= ?", (sid, first - 3600, end)):
+                    buckets.update(_unpack_minutes(data, hour))
+            for bucket, *agg in self.db.execute(
+                    f"SELECT bucket, count, sum, min, max, last FROM rollup_{resolution} "
+                    "WHERE series = ? AND bucket >= ? AND bucket <= ?", (sid, first, end)):
+                buckets[bucket] = _merge(buckets[bucket], tuple(agg)) if bucket in buckets \
+                    else tuple(agg)
+        rows = [(b, int(a[0]), a[1] / a[0], a[2], a[3], a[4])
+                for b, a in sorted(buckets.items()) if first <= b <= end and a[0] > 0]
+        return pd.DataFrame(rows, columns=["ts", "count", "avg", "min", "max", "last"])
+
+
+def _merge(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
+    """Two (count, sum, min, max, last) aggregates of one bucket; ``b`` is the newer."""
+    return (a[0] + b[0], a[1] + b[1], min(a[2], b[2]), max(a[3], b[3]), b[4])
+
+
+def _pack_raw(items: list[tuple[float, float]], start: int) -> bytes:
+    ts = np.array([t for t, _ in items], dtype=np.float64)
+    ms = np.round((ts - start) * 1000).astype(np.int64)
+    deltas = np.diff(ms, prepend=0).astype("<u4")
+    values = np.array([v for _, v in items], dtype="<f8")
+    return zlib.compress(np.uint32(len(items)).tobytes() + deltas.tobytes() + values.tobytes(), 6)
+
+
+def _unpack_raw(data: bytes, start: int) -> list[tuple[float, float]]:
+    raw = zlib.decompress(data)
+    n = int(np.frombuffer(raw[:4], dtype="<u4")[0])
+    deltas = np.frombuffer(raw[4:4 + 4 * n], dtype="<u4").astype(np.int64)
+    values = np.frombuffer(raw[4 + 4 * n:], dtype="<f8")
+    ts = start + np.cumsum(deltas) / 1000.0
+    return list(zip(ts.tolist(), values.tolist(), strict=True))
+
+
+_MINUTE = np.dtype([("count", "<u4"), ("avg", "<f4"), ("min", "<f4"), ("max", "<f4"),
+                    ("last", "<f4")])
+
+
+def _pack_minutes(minutes: dict[int, tuple[float, ...]], hour: int) -> bytes:
+    table = np.zeros(60, dtype=_MINUTE)
+    for bucket, (count, total, lo, hi, last) in minutes.items():
+        table[(bucket - hour) // 60] = (count, total / count, lo, hi, last)
+    return zlib.compress(table.tobytes(), 6)
+
+
+def _unpack_minutes(data: bytes, hour: int) -> dict[int, tuple[float, ...]]:
+    table = np.frombuffer(zlib.decompress(data), dtype=_MINUTE)
+    out = {}
+    for i in np.flatnonzero(table["count"]):
+        rec = table[i]
+        count = int(rec["count"])
+        out[hour + 60 * int(i)] = (count, float(rec["avg"]) * count, float(rec["min"]),
+                                   float(rec["max"]), float(rec["last"]))
+    return out
 
 
 def _like_prefix(prefix: str) -> str:
@@ -303,6 +429,7 @@ class StoreWriter:
             now = self._clock()
             if now >= next_retention:
                 try:
+                    store.compact(now)
                     store.enforce_retention(now)
                 except Exception:
                     logger.error("retention failed", exc_info=True)

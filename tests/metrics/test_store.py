@@ -96,3 +96,43 @@ def test_durable_put_resolves_after_commit(tmp_path):
         writer.close()
     with pytest.raises(ValueError):
         StoreWriter(path, flush_interval=2.0)
+
+
+def test_compaction_keeps_every_answer(tmp_path):
+    """Packing raw chunks and 1-minute hours changes no query result (floats to float32)."""
+    store = HistoryStore(tmp_path / "h.sqlite")
+    start = 1_700_000_000.0
+    data = samples("m", start, 3000, step=10.0, seed=4)
+    store.write(data)
+    end = data[-1][1]
+    before_raw = store.query("m", start, end, "raw")
+    before_1m = store.query("m", start, end, "1m")
+    packed = store.compact(now=end + 3600)
+    assert packed["raw"] == 3000 and packed["rollup_1m"] == len(before_1m)
+    assert store.db.execute("SELECT count(*) FROM raw").fetchone()[0] == 0
+    after_raw = store.query("m", start, end, "raw")
+    after_1m = store.query("m", start, end, "1m")
+    assert np.allclose(after_raw["ts"], before_raw["ts"], rtol=0, atol=1e-3)
+    assert after_raw["value"].tolist() == before_raw["value"].tolist()
+    assert after_1m["count"].tolist() == before_1m["count"].tolist()
+    assert np.allclose(after_1m[["avg", "min", "max", "last"]],
+                       before_1m[["avg", "min", "max", "last"]], rtol=1e-6)
+    # a late sample for a packed chunk is merged at the next compaction
+    store.write([("m", start + 5.0, 123.0)])
+    store.compact(now=end + 3600)
+    raw = store.query("m", start, start + 20, "raw")
+    assert raw["value"].tolist()[:2] == [data[0][2], 123.0]
+    assert store.query("m", start, end, "1m")["count"].sum() == 3001
+
+
+def test_retention_reaches_packed_chunks(tmp_path):
+    """Packed raw chunks go after 24 h and packed minutes after 7 days."""
+    store = HistoryStore(tmp_path / "h.sqlite")
+    store.write(samples("m", 0.0, 720))  # two hours
+    store.compact(now=10 * 3600)
+    assert store.db.execute("SELECT count(*) FROM raw_chunks").fetchone()[0] == 12
+    store.enforce_retention(now=2 * 86400)
+    assert store.query("m", 0, 7200, "raw").empty
+    assert len(store.query("m", 0, 7200, "1m")) == 120
+    store.enforce_retention(now=9 * 86400)
+    assert store.query("m", 0, 7200, "1m").empty
