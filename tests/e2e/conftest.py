@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,20 +27,30 @@ def child_env(tmp_path: Path) -> dict[str, str]:
 
 
 def _wait_for_port(proc: subprocess.Popen[str], pattern: str) -> int:
-    """Read the child's output until it prints its URL (bounded by STARTUP seconds)."""
-    import selectors
-    import time
+    """Read the child's output until it prints its URL (bounded by STARTUP seconds).
 
+    A thread drains the pipe for the child's whole life: select() on a buffered reader misses
+    lines already buffered, and an undrained pipe would block the child once it fills.
+    """
     assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        with proc.stdout:  # closed here, at EOF, by the only reader
+            for line in proc.stdout:
+                lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
     deadline = time.monotonic() + STARTUP
     seen = []
-    while time.monotonic() < deadline:
-        if not sel.select(timeout=deadline - time.monotonic()):
-            continue
-        line = proc.stdout.readline()
-        if not line:
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
             break
         seen.append(line)
         match = re.search(pattern, line)
@@ -45,8 +58,6 @@ def _wait_for_port(proc: subprocess.Popen[str], pattern: str) -> int:
             return int(match.group(1))
     proc.kill()
     raise AssertionError("server did not start:\n" + "".join(seen))
-
-
 
 
 @pytest.fixture
@@ -65,5 +76,3 @@ def spawn(tmp_path: Path) -> Iterator:
         if proc.poll() is None:
             proc.kill()
         proc.wait(TIMEOUT)
-        if proc.stdout:
-            proc.stdout.close()
