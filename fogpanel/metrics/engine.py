@@ -72,7 +72,11 @@ class MetricsEngine:
         if alert.get("kind") == "threshold" and self.writer is not None:
             value = json.dumps(alert) if alert["state"] == "firing" else None
             self.writer.put_state("alert", alert["alert_id"], value)
-        silence = self.silences.match(alert, self._clock())
+        now = self._clock()
+        silence = self.silences.match(alert, now)
+        if self.writer is not None:
+            logged = {**alert, "silenced_by": silence.id} if silence is not None else alert
+            self.writer.put_alert(now, json.dumps(logged))
         if silence is not None:
             self.silenced += 1
             return False
@@ -80,8 +84,13 @@ class MetricsEngine:
         return True
 
     def keep(self, alert: dict[str, Any]) -> bool:
-        """Filter for alerts from other sources (the simulator): False when silenced."""
-        if self.silences.match(alert, self._clock()) is not None:
+        """Filter for alerts from other sources (the simulator): log them; False if silenced."""
+        now = self._clock()
+        silence = self.silences.match(alert, now)
+        if self.writer is not None:
+            logged = {**alert, "silenced_by": silence.id} if silence is not None else alert
+            self.writer.put_alert(now, json.dumps(logged))
+        if silence is not None:
             self.silenced += 1
             return False
         return True

@@ -66,6 +66,8 @@ CREATE TABLE IF NOT EXISTS rollup_1m_chunks (
     series INTEGER NOT NULL, hour INTEGER NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (series, hour)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_log (ts REAL NOT NULL, json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS alert_log_ts ON alert_log (ts);
 CREATE TABLE IF NOT EXISTS state (
     kind TEXT NOT NULL, key TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
@@ -173,6 +175,16 @@ class HistoryStore:
                 self.db.execute("INSERT OR REPLACE INTO state (kind, key, json) VALUES (?, ?, ?)",
                                 (kind, key, value))
 
+    def log_alert(self, ts: float, doc: str) -> None:
+        with self.db:
+            self.db.execute("INSERT INTO alert_log (ts, json) VALUES (?, ?)", (ts, doc))
+
+    def recent_alerts(self, limit: int = 100) -> list[str]:
+        """The last ``limit`` alerts logged, newest first."""
+        rows = self.db.execute("SELECT json FROM alert_log ORDER BY ts DESC, rowid DESC LIMIT ?",
+                               (limit,)).fetchall()
+        return [r[0] for r in rows]
+
     def load_state(self, kind: str) -> dict[str, str]:
         rows = self.db.execute("SELECT key, json FROM state WHERE kind = ?", (kind,)).fetchall()
         return dict(rows)
@@ -231,6 +243,8 @@ class HistoryStore:
                                   (now - ROLLUP_1M_KEEP,)).rowcount,
                 "rollup_1h": self.db.execute("DELETE FROM rollup_1h WHERE bucket < ?",
                                              (now - self.rollup_1h_keep,)).rowcount,
+                "alert_log": self.db.execute("DELETE FROM alert_log WHERE ts < ?",
+                                             (now - ROLLUP_1M_KEEP,)).rowcount,
             }
         return deleted
 
@@ -372,6 +386,10 @@ class StoreWriter:
         """Queue a state change (written in order with the samples)."""
         self._queue.put(("state", kind, key, value))
 
+    def put_alert(self, ts: float, doc: str) -> None:
+        """Queue an alert for the alert log (kept 7 days)."""
+        self._queue.put(("state", "__log__", str(ts), doc))
+
     def close(self, timeout: float = 10.0) -> None:
         """Flush what is queued and stop the thread."""
         self._queue.put(None)
@@ -405,6 +423,17 @@ class StoreWriter:
                     deadline = min(deadline, time.monotonic() + 0.02)  # someone is waiting
                 else:
                     batch.extend(item)
+            # State first: a caller waiting on its samples also sees the alerts they raised.
+            for kind, key, value in states:
+                try:
+                    if kind == "__log__":
+                        assert value is not None
+                        store.log_alert(float(key), value)
+                    else:
+                        store.set_state(kind, key, value)
+                except Exception:
+                    self.errors += 1
+                    logger.error("store state write failed", exc_info=True)
             if batch:
                 try:
                     store.write(batch)
@@ -420,12 +449,6 @@ class StoreWriter:
             else:
                 for w in waiters:
                     w.set_result(None)
-            for kind, key, value in states:
-                try:
-                    store.set_state(kind, key, value)
-                except Exception:
-                    self.errors += 1
-                    logger.error("store state write failed", exc_info=True)
             now = self._clock()
             if now >= next_retention:
                 try:

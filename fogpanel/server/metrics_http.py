@@ -153,14 +153,23 @@ class SummaryHandler(_MetricsHandler):
 
 
 class AlertsHandler(JsonHandler):
-    """``GET /api/ws/alerts``: recent alerts (newest first) and those still firing."""
+    """``GET /api/ws/alerts``: recent alerts (newest first, from the store when there is one,
+    so they survive restarts; silenced ones marked ``silenced_by``) and those still firing."""
 
-    def get(self) -> None:
+    async def get(self) -> None:
         self.claims()
         hub = self.services.hub
         if "alerts" not in hub.registry.room_set:
             raise errors.NotFound("this server has no alerts room")
         recent = [json.loads(t)["data"] for t in hub.log("alerts").recent(200)]
+        reader = self.services.engine.reader()
+        if reader is not None:
+            def logged() -> list[str]:
+                try:
+                    return reader.recent_alerts(200)
+                finally:
+                    reader.close()
+            recent = [json.loads(doc) for doc in reversed(await asyncio.to_thread(logged))]
         resolved = {a.get("alert_id") for a in recent if a.get("state") == "resolved"}
         # Threshold alerts come from the rule engine (it survives restarts); simulator
         # incidents still open come from the room's history.

@@ -103,6 +103,10 @@ async def test_active_alerts_and_silences_survive_a_restart(tmp_path, rules_file
         assert active["metric"] == "device.y.cpu_usage" and active["severity"] == "critical"
         assert [s.matchers for s in again.engine.silences.list(time.time())] == [
             {"metric": "device.z.*"}]
+        reader = again.engine.reader()
+        logged = [json.loads(doc) for doc in reader.recent_alerts()]
+        reader.close()
+        assert [(a["metric"], a["state"]) for a in logged] == [("device.y.cpu_usage", "firing")]
         # still firing: no duplicate alert when the value stays high
         assert again.engine.rules.evaluate("device.y.cpu_usage", 96.0, now + 2) == []
     finally:
