@@ -25,10 +25,12 @@ import json
 import multiprocessing as mp
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
@@ -220,7 +222,8 @@ def _phase(load: Load, pub: Publisher, server: psutil.Process, clients: int, *,
 
 def run_target(kind: str, args: argparse.Namespace, secret: str) -> dict[str, Any]:
     port = _free_port()
-    env = dict(os.environ, FOGPANEL_SECRET=secret,
+    home = tempfile.mkdtemp(prefix="fogpanel-bench-")  # the server's history file goes here
+    env = dict(os.environ, FOGPANEL_SECRET=secret, FOGPANEL_HOME=home,
                FOGPANEL_ROOMS="nodes,tasks,metrics,alerts,resources,topology," + ROOM,
                FOGPANEL_PING_INTERVAL="3600", FOGPANEL_IDLE_TIMEOUT="7200",
                FOGPANEL_OUTBOUND_BUFFER_BYTES=str(64 * 1024 * 1024),
@@ -273,6 +276,7 @@ def run_target(kind: str, args: argparse.Namespace, secret: str) -> dict[str, An
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+        shutil.rmtree(home, ignore_errors=True)
     return result
 
 
