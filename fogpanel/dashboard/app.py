@@ -1,53 +1,119 @@
-"""Build one dashboard session's view over a process's services.
+"""Build one dashboard session over a process's services (``create_app``).
 
-A placeholder until the dashboard issue: it shows which sources are live and what the API is
-doing (connections, rooms, messages), refreshed every two seconds, from the same
-:class:`Services` the API uses. The periodic callback is created inside the session and stopped
-when the session ends, so closed tabs leak nothing.
+Everything per session is created here: the state, the six components, the feed that subscribes
+the session to the hub, and the freshness callback; all of it is torn down in
+``on_session_destroyed``. ``state_only=True`` returns the parts without a template (notebooks).
 """
 
 from __future__ import annotations
 
-import panel as pn
+import time
+from typing import Any
 
+import panel as pn
+from panel.theme.fast import Fast
+
+from fogpanel.dashboard.alerts import Alerts
+from fogpanel.dashboard.feed import SessionFeed
+from fogpanel.dashboard.live_metrics import LiveMetrics
+from fogpanel.dashboard.node_status import NodeStatus
+from fogpanel.dashboard.resources import Resources
+from fogpanel.dashboard.state import DashboardState
+from fogpanel.dashboard.task_progress import TaskProgress
+from fogpanel.dashboard.topology import Topology
 from fogpanel.server.services import Services
 
-__all__ = ["create_app"]
+__all__ = ["OfflineFast", "components", "create_app", "freshness_html"]
 
 
-def _summary(services: Services) -> str:
-    stats = services.stats()
-    rows = "\n".join(
-        f"| {room} | {info['subscribers']} | {info['last_offset']} |"
-        for room, info in stats["rooms"].items()
-    )
-    sources = stats["sources"]
-    live = [name for name, on in sources.items() if on] or ["none"]
-    return (
-        f"Live sources: **{', '.join(live)}** ({sources['agents'] or 0} agent devices "
-        "reporting).\n\n"
-        f"**{stats['active_connections']}** API connections open, "
-        f"**{stats['messages_published']}** messages published, "
-        f"**{stats['messages_delivered']}** delivered; up {stats['uptime_seconds']:.0f} s.\n\n"
-        "| room | subscribers | last offset |\n|---|---|---|\n" + rows
-    )
+def _offline_fast() -> type[Fast]:
+    """Panel's Fast design without its Google web font: fetched from a CDN, it fails (and fills
+    the browser console with errors) on a machine without internet; system fonts are used.
+
+    The subclass keeps the name ``Fast`` because Panel resolves a design's bundled resources by
+    its class name.
+    """
+    return type("Fast", (Fast,), {"_resources": {**Fast._resources, "font": {}},
+                                  "__module__": Fast.__module__})
+
+
+OfflineFast = _offline_fast()
+
+STALE_AFTER = 30.0
+
+
+def freshness_html(state: DashboardState, now: float) -> str:
+    """The connection/freshness indicator."""
+    if not state.connected:
+        return '<span class="fp-fresh" data-fresh="disconnected">● disconnected</span>'
+    if state.last_update is None:
+        return '<span class="fp-fresh" data-fresh="waiting">● waiting for data</span>'
+    age = now - state.last_update
+    stale = state.stale(now, STALE_AFTER)
+    color = "#d62728" if stale else "#2e9e44"
+    label = "stale" if stale else "live"
+    return (f'<span class="fp-fresh" data-fresh="{label}" style="color:{color}">● {label}'
+            f" · updated {age:.0f} s ago</span>")
+
+
+def sources_html(sources: dict[str, Any]) -> str:
+    parts = []
+    for name in ("simulator", "host", "agents"):
+        value = sources.get(name)
+        on = bool(value)
+        detail = f" ({value})" if name == "agents" and value else ""
+        color = "#2e9e44" if on else "#999999"
+        parts.append(f'<li class="fp-source" data-on="{str(on).lower()}">'
+                     f'<span style="color:{color}">●</span> {name}{detail}</li>')
+    return f'<ul style="list-style:none;padding-left:0">{"".join(parts)}</ul>'
+
+
+def components(state: DashboardState, services: Services | None) -> dict[str, Any]:
+    """The six components over one state (shared by the app and notebooks)."""
+    engine = services.engine if services is not None else None
+    return {
+        "live_metrics": LiveMetrics(state=state, engine=engine),
+        "node_status": NodeStatus(state=state),
+        "task_progress": TaskProgress(state=state),
+        "alerts": Alerts(state=state, engine=engine),
+        "resources": Resources(state=state, engine=engine),
+        "topology": Topology(state=state),
+    }
 
 
 def create_app(services: Services) -> pn.viewable.Viewable:
     """The page for one session."""
-    summary = pn.pane.Markdown(_summary(services), name="summary")
+    pn.config.notifications = True
+    state = DashboardState(acknowledged=list(services.engine.acknowledged))
+    parts = components(state, services)
+    fresh = pn.pane.HTML(freshness_html(state, time.time()), css_classes=["fp-freshness"])
+    sources = pn.pane.HTML(sources_html(state.sources), css_classes=["fp-sources"])
+    state.param.watch(lambda e: setattr(sources, "object", sources_html(e.new)), "sources")
 
-    def refresh() -> None:
-        summary.object = _summary(services)
-
-    page = pn.Column(
-        pn.pane.Markdown("# fogpanel\nLive monitoring hub for fog-compute clusters. The full "
-                         "dashboard arrives with the dashboard issue; the WebSocket API is at "
-                         "`/api/ws/connect`."),
-        summary,
-        sizing_mode="stretch_width",
+    template = pn.template.FastListTemplate(
+        title="fogpanel · fog cluster", theme_toggle=True, sidebar_width=260, design=OfflineFast,
+        # System fonts: a web font from a CDN fails (and logs console errors) offline.
+        font="system-ui, -apple-system, 'Segoe UI', sans-serif", font_url="",
+        sidebar=[pn.pane.Markdown("### Data"), fresh, pn.pane.Markdown("**Sources**"), sources],
+        main=[
+            pn.Row(parts["live_metrics"], parts["alerts"], sizing_mode="stretch_width"),
+            pn.Row(parts["node_status"], parts["topology"], sizing_mode="stretch_width"),
+            pn.Row(parts["task_progress"], parts["resources"], sizing_mode="stretch_width"),
+        ],
     )
-    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-        callback = pn.state.add_periodic_callback(refresh, period=2000)
-        pn.state.on_session_destroyed(lambda _ctx: callback.stop())
-    return page
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        feed = SessionFeed(services.hub, state, doc)
+        feed.start(services.hub.rooms)
+
+        def tick() -> None:
+            fresh.object = freshness_html(state, time.time())
+
+        callback = pn.state.add_periodic_callback(tick, period=2000)
+
+        def destroyed(_ctx: Any) -> None:
+            callback.stop()
+            feed.stop()
+
+        pn.state.on_session_destroyed(destroyed)
+    return template

@@ -39,6 +39,7 @@ class MetricsEngine:
         self._publish_alert = publish_alert
         self._clock = clock
         self.silenced = 0
+        self.acknowledged: dict[str, str] = {}
         self._restore()
 
     # -- samples ----------------------------------------------------------------------------
@@ -102,8 +103,15 @@ class MetricsEngine:
             rule = next(r for r in self.rules.rules if r.name == rule_name)
             msg = self.rules.message(rule, series, track, "firing", track.started)
             msg["silenced"] = self.silences.match(msg, now) is not None
+            msg["acknowledged_by"] = self.acknowledged.get(msg["alert_id"])
             out.append(msg)
         return out
+
+    def acknowledge(self, alert_id: str, by: str) -> None:
+        """Record that someone has seen the alert (shown in the alerts API and dashboards)."""
+        self.acknowledged[alert_id] = by
+        if self.writer is not None:
+            self.writer.put_state("ack", alert_id, json.dumps({"by": by, "at": self._clock()}))
 
     # -- silences ---------------------------------------------------------------------------
 
@@ -134,6 +142,8 @@ class MetricsEngine:
                 self.rules.restore(a["rule"], a["metric"], a["severity"], started, a["value"])
             for doc in store.load_state("silence").values():
                 self.silences.restore(Silence(**json.loads(doc)))
+            for key, doc in store.load_state("ack").items():
+                self.acknowledged[key] = json.loads(doc)["by"]
         finally:
             store.close()
 

@@ -1,0 +1,114 @@
+"""The per-session feed: hub messages → one document-locked update per tick.
+
+Each dashboard session subscribes a :class:`SessionFeed` to the hub. Delivery only appends the
+message text to a bounded buffer; the first message after a flush schedules one callback on the
+session's document, jittered so sessions do not all flush at the same instant. The callback
+applies everything buffered inside ``pn.io.hold(doc)`` (one Bokeh patch per tick, under the
+document lock). When the session ends the feed leaves every room, so a closed tab leaves no
+subscriber and no Document behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import panel as pn
+
+from fogpanel.dashboard.state import DashboardState
+from fogpanel.hub import Hub, Outbound
+
+__all__ = ["SessionFeed"]
+
+logger = logging.getLogger("fogpanel.dashboard")
+
+_BUFFER = 2000  # messages; a session that falls this far behind is cut off (like a slow socket)
+
+
+class SessionFeed:
+    """Hub subscriber for one dashboard session."""
+
+    live = 0  # open feeds in this process (for stats and the leak test)
+
+    def __init__(self, hub: Hub, state: DashboardState, doc: Any | None, *,
+                 jitter_ms: int = 250, rng: random.Random | None = None) -> None:
+        self.hub = hub
+        self.state = state
+        self.doc = doc
+        self.jitter_ms = jitter_ms
+        self._rng = rng or random.Random()
+        self._buffer: deque[str] = deque()
+        self._scheduled = False
+        self.closed = False
+
+    def start(self, rooms: Iterable[str]) -> None:
+        """Join ``rooms`` (each sends its snapshot at once)."""
+        SessionFeed.live += 1
+        for room in rooms:
+            if room in self.hub.registry.room_set:
+                self.hub.join(self, room)
+
+    def stop(self) -> None:
+        """Leave every room; called when the session is destroyed."""
+        if not self.closed:
+            self.closed = True
+            SessionFeed.live -= 1
+            self.hub.leave_all(self)
+            self._buffer.clear()
+            self.doc = None
+
+    # -- hub subscriber ---------------------------------------------------------------------
+
+    def deliver(self, out: Outbound) -> bool:
+        if self.closed:
+            return True
+        if len(self._buffer) >= _BUFFER:
+            return False
+        self._buffer.append(out.text)
+        if not self._scheduled:
+            self._schedule()
+        return True
+
+    def close_slow(self) -> None:
+        self.state.connected = False
+        self.stop()
+
+    # -- applying ---------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        doc = self.doc
+        if doc is None:
+            self.flush()
+            return
+        self._scheduled = True
+        delay = self._rng.randint(0, self.jitter_ms) if self.jitter_ms else 0
+        try:
+            doc.add_timeout_callback(self.flush, delay)
+        except Exception:  # the document is gone (session closing)
+            self._scheduled = False
+
+    def flush(self) -> None:
+        """Apply every buffered message (on the document's thread, under its lock)."""
+        self._scheduled = False
+        if not self._buffer:
+            return
+        messages = [json.loads(text) for text in self._buffer]
+        self._buffer.clear()
+        now = time.time()
+        doc = self.doc
+        if doc is None:
+            for msg in messages:
+                self.state.apply(msg, now)
+            return
+        with pn.io.hold(doc):
+            for msg in messages:
+                try:
+                    self.state.apply(msg, now)
+                except Exception:
+                    logger.error("dashboard update failed for %s", msg.get("room"),
+                                 exc_info=True)

@@ -1,0 +1,141 @@
+"""LiveMetrics: composite health, every service, an hour of health, and a live metric chart.
+
+The chart streams the chosen metric into a ``ColumnDataSource`` with rollover as samples arrive;
+ranges beyond the live window (1 hour to 7 days) are loaded from the history store.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+from panel.viewable import Viewer
+
+from fogpanel.dashboard.state import HEALTH_COLORS, DashboardState
+
+__all__ = ["LiveMetrics", "RANGES"]
+
+RANGES = {"5 min (live)": 300, "1 hour": 3600, "24 hours": 86400, "7 days": 7 * 86400}
+_ROLLOVER = 2000
+
+
+def health_badge(health: dict[str, Any]) -> str:
+    """HTML for the composite health (colour by status, never grey for a known status)."""
+    status = health.get("status", "unknown")
+    color = HEALTH_COLORS.get(status, "#888888")
+    score = health.get("score")
+    score_txt = "" if score is None else f" · {score:.0f}/100"
+    return (f'<div class="fp-health" data-status="{status}" style="background:{color};'
+            f'color:white;padding:8px 14px;border-radius:8px;font-size:1.3em;font-weight:600">'
+            f"{status.upper()}{score_txt}</div>")
+
+
+def services_frame(services: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    rows = [{"service": name, "status": s.get("status"), "last_check": s.get("last_check"),
+             "response_ms": s.get("response_time_ms"),
+             "failures": s.get("consecutive_failures"), "uptime_1h_%": s.get("uptime_1h")}
+            for name, s in sorted(services.items())]
+    return pd.DataFrame(rows, columns=["service", "status", "last_check", "response_ms",
+                                       "failures", "uptime_1h_%"])
+
+
+class LiveMetrics(Viewer):
+    """Health, services and a live chart of a chosen metric."""
+
+    state = param.ClassSelector(class_=DashboardState)
+    engine = param.Parameter(default=None, doc="The metrics engine (None in a bare notebook).")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._badge = pn.pane.HTML(health_badge(self.state.health), name="health")
+        self._services = pn.widgets.Tabulator(services_frame(self.state.services),
+                                              show_index=False, disabled=True, height=180,
+                                              sizing_mode="stretch_width")
+        self._strip_source = ColumnDataSource({"t": [], "score": []})
+        strip = figure(height=110, x_axis_type="datetime", toolbar_location=None,
+                       sizing_mode="stretch_width", y_range=(0, 105),
+                       title="Health score, last hour")
+        strip.yaxis.ticker = [0, 50, 100]
+        strip.line("t", "score", source=self._strip_source, line_width=2, color="#2e9e44")
+        self._strip = pn.pane.Bokeh(strip, sizing_mode="stretch_width")
+        names = self._metric_names()
+        self.picker = pn.widgets.Select(name="Metric", options=names,
+                                        value=_default_metric(names), width=320)
+        self.range = pn.widgets.Select(name="Range", options=list(RANGES), width=160)
+        self.source = ColumnDataSource({"t": [], "value": []})
+        chart = figure(height=260, x_axis_type="datetime", sizing_mode="stretch_width",
+                       title="Metric", toolbar_location="right")
+        chart.line("t", "value", source=self.source, line_width=2)
+        self._chart_fig = chart
+        self._chart = pn.pane.Bokeh(chart, sizing_mode="stretch_width")
+        self.picker.param.watch(self._reload, "value")
+        self.range.param.watch(self._reload, "value")
+        self.state.param.watch(self._on_health, ["health", "services", "health_history"])
+        self.state.param.watch(self._on_tick, "last_update")
+        self._last_ts: float | None = None
+        self._reload()
+
+    def _metric_names(self) -> list[str]:
+        if self.engine is None:
+            return ["betanet.avg_latency_ms"]
+        return sorted(self.engine.aggregator.series)[:2000] or ["betanet.avg_latency_ms"]
+
+    def _on_health(self, *_: Any) -> None:
+        self._badge.object = health_badge(self.state.health)
+        self._services.value = services_frame(self.state.services)
+        pts = [(t, s) for t, s in self.state.health_history if s is not None]
+        self._strip_source.data = {"t": [pd.Timestamp(t, unit="s") for t, _ in pts],
+                                   "score": [s for _, s in pts]}
+
+    def _reload(self, *_: Any) -> None:
+        """Load the chosen range for the chosen metric (store beyond the live window)."""
+        name, span = self.picker.value, RANGES[self.range.value]
+        self._chart_fig.title.text = f"{name} · {self.range.value}"
+        now = time.time()
+        ts: list[float] = []
+        values: list[float] = []
+        reader = self.engine.reader() if self.engine is not None else None
+        if reader is not None and name:
+            try:
+                frame = reader.query(name, now - span, now)
+            finally:
+                reader.close()
+            column = "value" if "value" in frame else "avg"
+            ts, values = frame["ts"].tolist(), frame[column].tolist()
+        self._last_ts = ts[-1] if ts else None
+        self.source.data = {"t": [pd.Timestamp(t, unit="s") for t in ts], "value": values}
+        self.picker.options = self._metric_names()
+
+    def _on_tick(self, *_: Any) -> None:
+        if self.engine is None or RANGES[self.range.value] > 3600:
+            return
+        latest = self.engine.aggregator.latest(self.picker.value)
+        if latest is None:
+            return
+        value, ts = latest
+        if self._last_ts is not None and ts <= self._last_ts:
+            return
+        self._last_ts = ts
+        self.source.stream({"t": [pd.Timestamp(ts, unit="s")], "value": [value]},
+                           rollover=_ROLLOVER)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Card(
+            pn.Row(self._badge, pn.Column(self._strip, sizing_mode="stretch_width")),
+            self._services,
+            pn.Row(self.picker, self.range),
+            self._chart,
+            title="Live metrics", sizing_mode="stretch_width", collapsible=False,
+            css_classes=["fp-live-metrics"])
+
+
+def _default_metric(names: list[str]) -> str:
+    for preferred in ("betanet.avg_latency_ms", "health.score"):
+        if preferred in names:
+            return preferred
+    return names[0]

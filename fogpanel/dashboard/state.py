@@ -1,0 +1,112 @@
+"""Dashboard state: what one session shows, as ``param`` parameters, updated from room messages.
+
+No widgets here: :meth:`DashboardState.apply` takes the same room messages the API sends
+(``{type, room, data, timestamp, offset}``) and updates plain parameters, so a test drives it
+without a server and the same object works in ``panel serve`` and in a notebook. Views watch the
+parameters.
+
+Examples
+--------
+>>> state = DashboardState()
+>>> state.apply({"room": "tasks", "type": "task_progress_update", "timestamp": "x",
+...              "data": {"tasks": [], "summary": {"total": 3, "pending": 1, "running": 1,
+...                       "completed": 1, "failed": 0}}}, now=5.0)
+>>> state.task_summary["total"], state.last_update
+(3, 5.0)
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import param
+
+__all__ = ["HEALTH_COLORS", "SEVERITY_COLORS", "DashboardState"]
+
+HEALTH_COLORS = {"healthy": "#2e9e44", "degraded": "#e6a100", "unhealthy": "#d62728"}
+SEVERITY_COLORS = {"critical": "#d62728", "warning": "#e6a100", "info": "#1f77b4"}
+_MAX_ALERTS = 100
+_HISTORY = 360  # health strip: one point per metrics tick, an hour at 10 s
+
+
+class DashboardState(param.Parameterized):
+    """The latest view of the cluster for one session."""
+
+    health = param.Dict(default={"status": "unknown", "score": None},
+                        doc="Composite health {status, score} from the metrics room.")
+    services = param.Dict(default={}, doc="Per-service {status, last_check, response_time_ms, "
+                                          "consecutive_failures, uptime_1h}.")
+    health_history = param.List(default=[], doc="(time, score) points for the health strip.")
+    betanet = param.Dict(default={}, doc="Betanet figures from the nodes room.")
+    p2p = param.Dict(default={}, doc="P2P figures (counters and per-second rates).")
+    node_history = param.List(default=[], doc="(time, latency ms, p2p msgs/s) for sparklines.")
+    tasks = param.List(default=[], doc="Tasks, newest first.")
+    task_summary = param.Dict(default={"total": 0, "pending": 0, "running": 0, "completed": 0,
+                                       "failed": 0}, doc="Task counts by status.")
+    alerts = param.List(default=[], doc="The last 100 alerts, newest first.")
+    acknowledged = param.List(default=[], doc="alert_ids acknowledged in this session.")
+    unseen_critical = param.Integer(default=0, doc="Critical alerts that arrived since the last "
+                                                   "notification was shown.")
+    resources = param.Dict(default={}, doc="Device count, averages, storage, busiest devices.")
+    topology = param.Dict(default={"nodes": [], "links": []}, doc="Node/link map.")
+    topology_changes = param.Integer(default=0, doc="Topology changes seen in this session.")
+    sources = param.Dict(default={}, doc="Which sources are live.")
+    last_update = param.Number(default=None, allow_None=True,
+                               doc="When the last message arrived (epoch seconds).")
+    connected = param.Boolean(default=True, doc="Whether the feed is subscribed.")
+
+    def apply(self, message: dict[str, Any], now: float) -> None:
+        """Fold one room message into the state."""
+        room, data = message.get("room"), message.get("data") or {}
+        handler = getattr(self, f"_apply_{room}", None) if room in _ROOMS else None
+        if handler is None:
+            return
+        handler(data, now)
+        if isinstance(data, dict) and "sources" in data:
+            self.sources = data["sources"]
+        self.last_update = now
+
+    def stale(self, now: float, after: float = 30.0) -> bool:
+        """True when nothing arrived for ``after`` seconds (the freshness indicator)."""
+        return self.last_update is None or now - self.last_update > after
+
+    def _apply_metrics(self, data: dict[str, Any], now: float) -> None:
+        self.health = data.get("composite_health", self.health)
+        self.services = data.get("services", {})
+        history = deque(self.health_history, maxlen=_HISTORY)
+        history.append((now, self.health.get("score")))
+        self.health_history = list(history)
+
+    def _apply_nodes(self, data: dict[str, Any], now: float) -> None:
+        self.betanet = data.get("betanet", {})
+        self.p2p = data.get("p2p", {})
+        history = deque(self.node_history, maxlen=_HISTORY)
+        history.append((now, self.betanet.get("avg_latency_ms", 0.0),
+                        self.p2p.get("messages_sent_per_second", 0.0)))
+        self.node_history = list(history)
+
+    def _apply_tasks(self, data: dict[str, Any], now: float) -> None:
+        self.tasks = list(data.get("tasks", []))
+        self.task_summary = data.get("summary", self.task_summary)
+
+    def _apply_alerts(self, data: dict[str, Any], now: float) -> None:
+        alerts = deque(self.alerts, maxlen=_MAX_ALERTS)
+        alerts.appendleft(data)
+        self.alerts = list(alerts)
+        if data.get("severity") == "critical" and data.get("state") == "firing":
+            self.unseen_critical += 1
+
+    def _apply_resources(self, data: dict[str, Any], now: float) -> None:
+        self.resources = data
+
+    def _apply_topology(self, data: dict[str, Any], now: float) -> None:
+        self.topology_changes += 1
+        self.topology = data
+
+    def acknowledge(self, alert_id: str) -> None:
+        if alert_id not in self.acknowledged:
+            self.acknowledged = [*self.acknowledged, alert_id]
+
+
+_ROOMS = frozenset({"metrics", "nodes", "tasks", "alerts", "resources", "topology"})
