@@ -68,10 +68,10 @@ class Alerts(Viewer):
         self.badge = pn.pane.HTML("", css_classes=["fp-alert-badge"])
         self.feed = pn.pane.HTML("", sizing_mode="stretch_width", max_height=420,
                                  styles={"overflow-y": "auto"}, css_classes=["fp-alert-feed"])
-        self.choice = pn.widgets.Select(name="Alert", options={}, width=360)
-        self.ack = pn.widgets.Button(name="Acknowledge", button_type="primary",
+        self.choice = pn.widgets.Select(label="Alert", options={}, width=360)
+        self.ack = pn.widgets.Button(label="Acknowledge", color="primary",
                                      css_classes=["fp-ack"])
-        self.silence = pn.widgets.Button(name="Silence 1 h", button_type="warning",
+        self.silence = pn.widgets.Button(label="Silence 1 h", color="warning",
                                          css_classes=["fp-silence"])
         self.message = pn.pane.Markdown("", css_classes=["fp-alert-message"])
         self.ack.on_click(self._acknowledge)

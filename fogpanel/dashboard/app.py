@@ -83,7 +83,7 @@ def components(state: DashboardState, services: Services | None) -> dict[str, An
 
 def create_app(services: Services) -> pn.viewable.Viewable:
     """The page for one session."""
-    pn.config.notifications = True
+    pn.extension("tabulator", "echarts", notifications=True)
     state = DashboardState(acknowledged=list(services.engine.acknowledged))
     parts = components(state, services)
     fresh = pn.pane.HTML(freshness_html(state, time.time()), css_classes=["fp-freshness"])

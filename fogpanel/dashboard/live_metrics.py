@@ -64,9 +64,9 @@ class LiveMetrics(Viewer):
         strip.line("t", "score", source=self._strip_source, line_width=2, color="#2e9e44")
         self._strip = pn.pane.Bokeh(strip, sizing_mode="stretch_width")
         names = self._metric_names()
-        self.picker = pn.widgets.Select(name="Metric", options=names,
+        self.picker = pn.widgets.Select(label="Metric", options=names,
                                         value=_default_metric(names), width=320)
-        self.range = pn.widgets.Select(name="Range", options=list(RANGES), width=160)
+        self.range = pn.widgets.Select(label="Range", options=list(RANGES), width=160)
         self.source = ColumnDataSource({"t": [], "value": []})
         chart = figure(height=260, x_axis_type="datetime", sizing_mode="stretch_width",
                        title="Metric", toolbar_location="right")

@@ -48,17 +48,17 @@ class NodeStatus(Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         num = pn.indicators.Number
-        self.active = num(name="Active mixnodes", value=0, font_size="28pt")
-        self.connections = num(name="Connections", value=0, font_size="28pt")
-        self.latency = num(name="Avg latency (ms)", value=0, format="{value:.1f}",
+        self.active = num(label="Active mixnodes", value=0, font_size="28pt")
+        self.connections = num(label="Connections", value=0, font_size="28pt")
+        self.latency = num(label="Avg latency (ms)", value=0, format="{value:.1f}",
                            font_size="28pt",
                            colors=[(LATENCY_WARN, "#2e9e44"), (LATENCY_CRIT, "#e6a100"),
                                    (1e12, "#d62728")])
-        self.packets = num(name="Packets/s", value=0, format="{value:,.0f}", font_size="20pt",
+        self.packets = num(label="Packets/s", value=0, format="{value:,.0f}", font_size="20pt",
                            title_size="14pt")
-        self.peers = num(name="P2P peers", value=0, font_size="28pt")
-        self.sent = num(name="Sent msgs/s", value=0, format="{value:,.1f}", font_size="20pt")
-        self.received = num(name="Received msgs/s", value=0, format="{value:,.1f}",
+        self.peers = num(label="P2P peers", value=0, font_size="28pt")
+        self.sent = num(label="Sent msgs/s", value=0, format="{value:,.1f}", font_size="20pt")
+        self.received = num(label="Received msgs/s", value=0, format="{value:,.1f}",
                             font_size="20pt")
         self._source = ColumnDataSource({"t": [], "latency": [], "rate": []})
         self._sparks = pn.Row(_spark(self._source, "latency", "latency ms", "#e6a100"),

@@ -32,14 +32,14 @@ class Resources(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.count = pn.indicators.Number(name="Devices", value=0, font_size="28pt")
-        self.online = pn.indicators.Number(name="Online", value=0, font_size="28pt")
-        self.storage = pn.indicators.Number(name="Storage (TB)", value=0.0,
+        self.count = pn.indicators.Number(label="Devices", value=0, font_size="28pt")
+        self.online = pn.indicators.Number(label="Online", value=0, font_size="28pt")
+        self.storage = pn.indicators.Number(label="Storage (TB)", value=0.0,
                                             format="{value:.1f}", font_size="28pt")
-        self.cpu = pn.indicators.Gauge(name="Avg CPU", value=0, bounds=(0, 100), format="{value}%",
+        self.cpu = pn.indicators.Gauge(label="Avg CPU", value=0, bounds=(0, 100), format="{value}%",
                                        colors=[(0.7, "#2e9e44"), (0.9, "#e6a100"),
                                                (1, "#d62728")], height=180, width=180)
-        self.memory = pn.indicators.Gauge(name="Avg memory", value=0, bounds=(0, 100),
+        self.memory = pn.indicators.Gauge(label="Avg memory", value=0, bounds=(0, 100),
                                           format="{value}%", height=180, width=180,
                                           colors=[(0.8, "#2e9e44"), (0.95, "#e6a100"),
                                                   (1, "#d62728")])

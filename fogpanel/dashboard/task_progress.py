@@ -30,9 +30,9 @@ class TaskProgress(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.tiles = {k: pn.indicators.Number(name=k.title(), value=0, font_size="24pt")
+        self.tiles = {k: pn.indicators.Number(label=k.title(), value=0, font_size="24pt")
                       for k in ("total", "pending", "running", "completed", "failed")}
-        self.filter = pn.widgets.RadioButtonGroup(name="Status", options=_STATUS, value="all")
+        self.filter = pn.widgets.RadioButtonGroup(label="Status", options=_STATUS, value="all")
         self.table = pn.widgets.Tabulator(
             tasks_frame([]), show_index=False, disabled=True, height=300,
             sizing_mode="stretch_width", pagination=None,

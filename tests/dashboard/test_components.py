@@ -1,0 +1,137 @@
+"""Each component's view follows the state, driven by sample room messages, without a server."""
+
+from __future__ import annotations
+
+import pytest
+
+from fogpanel.dashboard.alerts import Alerts, render_alerts
+from fogpanel.dashboard.feed import SessionFeed
+from fogpanel.dashboard.live_metrics import LiveMetrics, health_badge
+from fogpanel.dashboard.node_status import NodeStatus
+from fogpanel.dashboard.resources import Resources
+from fogpanel.dashboard.state import DashboardState
+from fogpanel.dashboard.task_progress import TaskProgress
+from fogpanel.dashboard.topology import Topology
+from fogpanel.hub import Hub
+
+
+def msg(room: str, kind: str, data: dict) -> dict:
+    return {"room": room, "type": kind, "data": data, "timestamp": "t", "offset": 1}
+
+
+@pytest.fixture
+def state() -> DashboardState:
+    return DashboardState()
+
+
+def test_live_metrics_health_colours_and_services(state):
+    """Composite health sets the badge colour; every service gets a row; the strip grows."""
+    view = LiveMetrics(state=state)
+    state.apply(msg("metrics", "metrics_update", {
+        "composite_health": {"status": "degraded", "score": 75.0},
+        "services": {"scheduler": {"status": "degraded", "last_check": "x",
+                                   "response_time_ms": 3.0, "consecutive_failures": 2,
+                                   "uptime_1h": 90.0},
+                     "p2p-router": {"status": "healthy", "last_check": "x",
+                                    "response_time_ms": 1.0, "consecutive_failures": 0,
+                                    "uptime_1h": 100.0}}}), now=10.0)
+    assert 'data-status="degraded"' in view._badge.object and "#e6a100" in view._badge.object
+    assert view._services.value["service"].tolist() == ["p2p-router", "scheduler"]
+    assert view._strip_source.data["score"] == [75.0]
+    assert "#d62728" in health_badge({"status": "unhealthy"})
+
+
+def test_node_status_figures_and_sparklines(state):
+    """Betanet and P2P numbers follow the nodes room; sparklines get one point per message."""
+    view = NodeStatus(state=state)
+    for i, latency in enumerate((20.0, 150.0)):
+        state.apply(msg("nodes", "node_status_update", {
+            "betanet": {"active_nodes": 12, "connections": 30, "avg_latency_ms": latency,
+                        "packets_per_second": 900.0},
+            "p2p": {"connected_peers": 14, "messages_sent_per_second": 55.5,
+                    "messages_received_per_second": 54.0}}), now=float(i))
+    assert (view.active.value, view.connections.value, view.latency.value) == (12, 30, 150.0)
+    assert view.sent.value == 55.5 and view._source.data["latency"] == [20.0, 150.0]
+
+
+def test_task_progress_tiles_filter_and_order(state):
+    """Tiles show the summary; the table keeps newest first and filters by status."""
+    view = TaskProgress(state=state)
+    tasks = [{"id": "task-3", "name": "c", "status": "running", "progress": 40.0},
+             {"id": "task-2", "name": "b", "status": "failed", "progress": 10.0},
+             {"id": "task-1", "name": "a", "status": "completed", "progress": 100.0}]
+    state.apply(msg("tasks", "task_progress_update", {
+        "tasks": tasks, "summary": {"total": 3, "pending": 0, "running": 1, "completed": 1,
+                                    "failed": 1}}), now=1.0)
+    assert view.tiles["failed"].value == 1 and view.tiles["total"].value == 3
+    assert view.table.value["id"].tolist() == ["task-3", "task-2", "task-1"]
+    view.filter.value = "failed"
+    assert view.table.value["id"].tolist() == ["task-2"]
+
+
+def test_alerts_feed_newest_first_with_details_and_ack(state):
+    """Alerts are newest first with severity colours, anomaly details, and acknowledge marks."""
+    view = Alerts(state=state)
+    state.apply(msg("alerts", "alert", {"alert_id": "a1", "title": "old", "severity": "warning",
+                                        "state": "firing"}), now=1.0)
+    state.apply(msg("alerts", "alert", {
+        "alert_id": "a2", "title": "spike", "severity": "critical", "state": "firing",
+        "kind": "anomaly", "value": 99.0, "expected": {"low": 10.0, "high": 20.0},
+        "score": 0.93}), now=2.0)
+    html = view.feed.object
+    assert html.index("spike") < html.index("old")
+    assert "expected 10 – 20" in html and "score 0.93" in html and "#d62728" in html
+    assert 'data-count="2"' in view.badge.object and state.unseen_critical == 0
+    view.choice.value = next(iter(view.choice.options.values()))
+    view._acknowledge()
+    assert state.acknowledged == ["a2"] and "acknowledged" in view.feed.object
+    assert render_alerts([], []).startswith('<div class="fp-alerts-empty"')
+
+
+def test_alerts_keep_the_last_hundred(state):
+    """Only the last 100 alerts are kept."""
+    for i in range(130):
+        state.apply(msg("alerts", "alert", {"alert_id": str(i), "title": str(i)}), now=i)
+    assert len(state.alerts) == 100 and state.alerts[0]["alert_id"] == "129"
+
+
+def test_resources_gauges_and_table(state):
+    """Device figures, gauges and the device table with the real flag."""
+    view = Resources(state=state)
+    state.apply(msg("resources", "resource_update", {
+        "device_count": 3, "online_devices": 2, "avg_cpu": 41.26, "avg_memory": 50.0,
+        "total_storage_gb": 2500.0,
+        "devices_details": [{"id": "host-x", "cpu": 80.0, "memory": 40.0, "storage": 10.0,
+                             "status": "busy", "class": "host", "real": True,
+                             "source": "host"}],
+        "sources": {"simulator": True, "host": True, "agents": 0}}), now=1.0)
+    assert (view.count.value, view.online.value, view.cpu.value) == (3, 2, 41.3)
+    assert view.storage.value == 2.5 and view.table.value["real"].tolist() == [True]
+    assert state.sources == {"simulator": True, "host": True, "agents": 0}
+
+
+def test_topology_graph_and_change_counter(state):
+    """Nodes and links are drawn; each change message counts."""
+    view = Topology(state=state)
+    state.apply(msg("topology", "topology_change", {
+        "nodes": [{"id": "a", "role": "gateway", "status": "healthy"},
+                  {"id": "b", "role": "mixnode", "status": "degraded"}],
+        "links": [{"source": "a", "target": "b", "latency_ms": 12.0}],
+        "change_number": 7}), now=1.0)
+    assert view._nodes.data["id"] == ["a", "b"] and view._nodes.data["color"][1] == "#d62728"
+    assert len(view._links.data["x0"]) == 1
+    assert 'data-changes="1"' in view.info.object and "density 1.00" in view.info.object
+
+
+def test_feed_applies_hub_messages_and_unsubscribes():
+    """Without a document the feed applies at once; stop() leaves every room."""
+    hub = Hub(["tasks", "alerts"], clock=lambda: 0.0)
+    hub.publish("tasks", "task_progress_update", {"tasks": [], "summary": {"total": 5}})
+    state = DashboardState()
+    feed = SessionFeed(hub, state, doc=None)
+    feed.start(["tasks", "alerts", "unknown"])
+    assert state.task_summary == {"total": 5}  # the snapshot arrived on subscribe
+    hub.publish("alerts", "alert", {"alert_id": "x"})
+    assert state.alerts[0]["alert_id"] == "x"
+    feed.stop()
+    assert hub.registry.counts() == {"tasks": 0, "alerts": 0}
