@@ -86,6 +86,17 @@ def _serve(args: argparse.Namespace) -> int:
     hosts = [f"localhost:{settings.port}", f"127.0.0.1:{settings.port}",
              f"{settings.address}:{settings.port}"]
     hosts += [re.sub(r"^\w+://", "", o) for o in settings.allowed_origins if o != "*"]
+    lifetime_ms = int(settings.dashboard_session_lifetime * 1000)
+    options: dict[str, object] = {
+        # Closed tabs are discarded after this long (Bokeh's default is 15 s, checked every 17).
+        "unused_session_lifetime_milliseconds": lifetime_ms,
+        "check_unused_sessions_milliseconds": max(200, min(17_000, lifetime_ms // 2)),
+    }
+    if settings.session_secret:
+        options.update(sign_sessions=True, secret_key=settings.session_secret)
+    if settings.dashboard_password:
+        options.update(basic_auth=settings.dashboard_password,
+                       cookie_secret=settings.session_secret or settings.secret)
     server = pn.serve(
         {"app": lambda: create_app(services)},
         address=settings.address,
@@ -95,6 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
         show=False,
         start=False,
         title="fogpanel",
+        **options,
     )
     loop = IOLoop.current()
     stopping = asyncio.Event()

@@ -80,6 +80,9 @@ class Settings:
     anomaly_learn_samples: int = 750
     anomaly_cooldown: int = 20
     rules_file: str = ""
+    dashboard_session_lifetime: float = 15.0
+    dashboard_password: str = field(repr=False, default="")
+    session_secret: str = field(repr=False, default="")
 
     def __post_init__(self) -> None:
         if len(self.secret.encode()) < MIN_SECRET_BYTES:
@@ -108,6 +111,10 @@ class Settings:
             raise ConfigError("flush_interval must be in (0, 1] seconds")
         if self.anomaly_learn_samples < 0 or self.anomaly_cooldown < 1:
             raise ConfigError("anomaly_learn_samples must be >= 0, anomaly_cooldown >= 1")
+        if self.dashboard_session_lifetime <= 0:
+            raise ConfigError("dashboard_session_lifetime must be positive")
+        if self.session_secret and len(self.session_secret.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(f"session_secret must be at least {MIN_SECRET_BYTES} bytes long")
         if self.agent_offline_after <= self.agent_stale_after:
             raise ConfigError("agent_offline_after must be longer than agent_stale_after")
         if self.idle_timeout <= self.ping_interval:

@@ -8,6 +8,7 @@ receive them through the route table, so nothing lives in module globals of the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import resource
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fogpanel.config import Settings
+from fogpanel.dashboard.feed import SessionFeed
 from fogpanel.errors import ConfigError
 from fogpanel.hub import Hub
 from fogpanel.metrics.aggregator import DEFAULT_DETECTORS, Aggregator, parse_detector_rules
@@ -26,6 +28,7 @@ from fogpanel.metrics.store import StoreWriter
 from fogpanel.protocol.auth import Verifier
 from fogpanel.protocol.ratelimit import SlidingWindow
 from fogpanel.publishers import PublisherRunner, RoomPublishers
+from fogpanel.server.looplag import LagWindow, monitor
 from fogpanel.sources.cluster import Cluster, build_cluster
 
 __all__ = ["Connection", "Services", "build_services", "get_services", "set_services"]
@@ -64,6 +67,8 @@ class Services:
     connections: dict[str, Connection] = field(default_factory=dict)
     connections_total: int = 0
     refused: dict[str, int] = field(default_factory=dict)
+    loop_lag: LagWindow = field(default_factory=LagWindow)
+    _lag_task: asyncio.Task[None] | None = None
 
     def new_connection_id(self) -> str:
         return uuid.uuid4().hex
@@ -87,12 +92,17 @@ class Services:
         if self.runner.running:
             return
         self.runner.start()
+        self._lag_task = asyncio.get_running_loop().create_task(monitor(self.loop_lag))
         logger.info("fogpanel services started: sources %s, %d publishers",
                     ",".join(self.settings.sources), len(self.runner.publishers))
 
     async def stop(self) -> None:
         """Stop the publishers and close every API connection with 1001 (going away)."""
         await self.runner.stop()
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            await asyncio.gather(self._lag_task, return_exceptions=True)
+            self._lag_task = None
         self.engine.close()
         for conn in list(self.connections.values()):
             conn.shutdown(1001, "server shutting down")
@@ -119,6 +129,8 @@ class Services:
             "agent_devices": self.cluster.agents.devices(time.time())
             if self.cluster.agents is not None else [],
             "metrics": self.engine.stats(),
+            "loop_lag": self.loop_lag.stats(),
+            "dashboard": {"feeds": SessionFeed.live},
         }
 
 
