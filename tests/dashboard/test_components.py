@@ -10,7 +10,7 @@ from fogpanel.dashboard.live_metrics import LiveMetrics, health_badge
 from fogpanel.dashboard.node_status import NodeStatus
 from fogpanel.dashboard.resources import Resources
 from fogpanel.dashboard.state import DashboardState
-from fogpanel.dashboard.task_progress import TaskProgress
+from fogpanel.dashboard.task_progress import TaskProgress, tasks_frame
 from fogpanel.dashboard.topology import Topology
 from fogpanel.hub import Hub
 
@@ -64,9 +64,12 @@ def test_task_progress_tiles_filter_and_order(state):
         "tasks": tasks, "summary": {"total": 3, "pending": 0, "running": 1, "completed": 1,
                                     "failed": 1}}), now=1.0)
     assert view.tiles["failed"].value == 1 and view.tiles["total"].value == 3
-    assert view.table.value["id"].tolist() == ["task-3", "task-2", "task-1"]
+    html = view.table.object
+    assert html.index("task-3") < html.index("task-2") < html.index("task-1")
+    assert 'width:48px' in html  # task-3's progress bar: 40 % of 120 px
     view.filter.value = "failed"
-    assert view.table.value["id"].tolist() == ["task-2"]
+    assert "task-2" in view.table.object and "task-3" not in view.table.object
+    assert tasks_frame(tasks, "failed")["id"].tolist() == ["task-2"]
 
 
 def test_alerts_feed_newest_first_with_details_and_ack(state):

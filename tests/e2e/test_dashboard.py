@@ -73,7 +73,7 @@ async def test_dashboard_end_to_end(spawn, browser, monkeypatch):
 
     async def task_rows() -> str:
         # Panel renders widgets in shadow roots; CSS locators pierce them, innerText does not.
-        cells = await page.locator(".fp-task-table .tabulator-cell").all_inner_texts()
+        cells = await page.locator(".fp-task-table .fp-task-row").all_inner_texts()
         return " ".join(cells)
 
     first = await _poll(task_rows, 15, "tasks in the table")
