@@ -1,4 +1,4 @@
-"""The Panel dashboard (a placeholder page until the dashboard issue lands)."""
+"""The Panel dashboard: a param state, six Viewer components and a per-session hub feed."""
 
 from __future__ import annotations
 
