@@ -36,7 +36,7 @@ class SessionFeed:
     live = 0  # open feeds in this process (for stats and the leak test)
 
     def __init__(self, hub: Hub, state: DashboardState, doc: Any | None, *,
-                 jitter_ms: int = 250, rng: random.Random | None = None) -> None:
+                 jitter_ms: int = 1000, rng: random.Random | None = None) -> None:
         self.hub = hub
         self.state = state
         self.doc = doc
