@@ -73,19 +73,13 @@ class MetricsEngine:
         if alert.get("kind") == "threshold" and self.writer is not None:
             value = json.dumps(alert) if alert["state"] == "firing" else None
             self.writer.put_state("alert", alert["alert_id"], value)
-        now = self._clock()
-        silence = self.silences.match(alert, now)
-        if self.writer is not None:
-            logged = {**alert, "silenced_by": silence.id} if silence is not None else alert
-            self.writer.put_alert(now, json.dumps(logged))
-        if silence is not None:
-            self.silenced += 1
+        if not self.keep(alert):
             return False
         self._publish_alert(alert)
         return True
 
     def keep(self, alert: dict[str, Any]) -> bool:
-        """Filter for alerts from other sources (the simulator): log them; False if silenced."""
+        """Log ``alert``; False when a silence mutes it (also the filter for the simulator's)."""
         now = self._clock()
         silence = self.silences.match(alert, now)
         if self.writer is not None:
