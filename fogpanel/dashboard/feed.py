@@ -102,13 +102,10 @@ class SessionFeed:
         now = time.time()
         doc = self.doc
         if doc is None:
-            for msg in messages:
-                self.state.apply(msg, now)
+            self.state.apply_all(messages, now)
             return
         with pn.io.hold(doc):
-            for msg in messages:
-                try:
-                    self.state.apply(msg, now)
-                except Exception:
-                    logger.error("dashboard update failed for %s", msg.get("room"),
-                                 exc_info=True)
+            try:
+                self.state.apply_all(messages, now)
+            except Exception:
+                logger.error("dashboard update failed", exc_info=True)

@@ -67,6 +67,24 @@ class DashboardState(param.Parameterized):
             self.sources = data["sources"]
         self.last_update = now
 
+    def apply_all(self, messages: list[dict[str, Any]], now: float) -> None:
+        """Fold a batch: alerts are added in one change (a burst of fifty threshold alerts would
+        otherwise re-render the alert feed fifty times), other rooms one by one."""
+        alerts = [m.get("data") or {} for m in messages if m.get("room") == "alerts"]
+        for message in messages:
+            if message.get("room") != "alerts":
+                self.apply(message, now)
+        if alerts:
+            merged = deque(self.alerts, maxlen=_MAX_ALERTS)
+            for data in alerts:
+                merged.appendleft(data)
+            critical = sum(1 for a in alerts
+                           if a.get("severity") == "critical" and a.get("state") == "firing")
+            self.alerts = list(merged)
+            if critical:
+                self.unseen_critical += critical
+            self.last_update = now
+
     def stale(self, now: float, after: float = 30.0) -> bool:
         """True when nothing arrived for ``after`` seconds (the freshness indicator)."""
         return self.last_update is None or now - self.last_update > after

@@ -91,6 +91,18 @@ def test_alerts_feed_newest_first_with_details_and_ack(state):
     assert render_alerts([], []).startswith('<div class="fp-alerts-empty"')
 
 
+def test_a_burst_of_alerts_renders_once(state):
+    """A batch of alerts updates the feed in one change, newest first."""
+    view = Alerts(state=state)
+    renders = []
+    state.param.watch(lambda e: renders.append(len(e.new)), "alerts")
+    state.apply_all([msg("alerts", "alert", {"alert_id": str(i), "title": f"t{i}",
+                                             "severity": "critical", "state": "firing"})
+                     for i in range(30)], now=1.0)
+    assert renders == [30] and state.alerts[0]["alert_id"] == "29"
+    assert view.feed.object.index("t29") < view.feed.object.index("t0<")
+
+
 def test_alerts_keep_the_last_hundred(state):
     """Only the last 100 alerts are kept."""
     for i in range(130):
