@@ -26,7 +26,7 @@ from fogpanel.hub import Outbound
 from fogpanel.protocol.auth import Claims
 from fogpanel.protocol.frames import text_frame
 from fogpanel.protocol.messages import iso
-from fogpanel.protocol.session import Action, ApiSession, Close, Join, Leave, Send
+from fogpanel.protocol.session import Action, ApiSession, Close, Join, Leave, Send, State
 from fogpanel.server.logs import QuietLogMixin
 from fogpanel.server.services import Services
 
@@ -185,7 +185,7 @@ class ApiSocketHandler(QuietLogMixin, WebSocketHandler):
     def _schedule(self) -> None:
         if self.session is None or self.ws_connection is None:
             return
-        if self.session.state.name == "CLOSED":
+        if self.session.state is State.CLOSED:
             return
         delay = max(0.0, self.session.next_deadline() - time.time())
         self._timer = IOLoop.current().call_later(delay, self._on_timer)
