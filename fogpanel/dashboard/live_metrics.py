@@ -6,6 +6,7 @@ ranges beyond the live window (1 hour to 7 days) are loaded from the history sto
 
 from __future__ import annotations
 
+import html
 import time
 from typing import Any
 
@@ -17,8 +18,9 @@ from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from fogpanel.dashboard.state import HEALTH_COLORS, DashboardState
+from fogpanel.dashboard.svg import sparkline
 
-__all__ = ["LiveMetrics", "RANGES"]
+__all__ = ["LiveMetrics", "RANGES", "health_badge", "services_html"]
 
 RANGES = {"5 min (live)": 300, "1 hour": 3600, "24 hours": 86400, "7 days": 7 * 86400}
 _ROLLOVER = 2000
@@ -35,13 +37,36 @@ def health_badge(health: dict[str, Any]) -> str:
             f"{status.upper()}{score_txt}</div>")
 
 
-def services_frame(services: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    rows = [{"service": name, "status": s.get("status"), "last_check": s.get("last_check"),
-             "response_ms": s.get("response_time_ms"),
-             "failures": s.get("consecutive_failures"), "uptime_1h_%": s.get("uptime_1h")}
-            for name, s in sorted(services.items())]
-    return pd.DataFrame(rows, columns=["service", "status", "last_check", "response_ms",
-                                       "failures", "uptime_1h_%"])
+def services_html(services: dict[str, dict[str, Any]]) -> str:
+    """Every service with its own coloured status, last check, response time, failures and
+    uptime, as one HTML table (it changes every metrics tick; a Tabulator would add a dozen
+    models to each session for a read-only board).
+
+    >>> 'data-status="degraded"' in services_html({"db": {"status": "degraded"}})
+    True
+    """
+    rows = []
+    for name, s in sorted(services.items()):
+        status = str(s.get("status", "unknown"))
+        color = HEALTH_COLORS.get(status, "#888888")
+        cells = [_cell(s.get(k)) for k in ("last_check", "response_time_ms",
+                                            "consecutive_failures", "uptime_1h")]
+        rows.append(f'<tr class="fp-service" data-status="{html.escape(status)}">'
+                    f"<td>{html.escape(name)}</td>"
+                    f'<td style="color:{color};font-weight:600">● {html.escape(status)}</td>'
+                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th style='text-align:left'>{h}</th>" for h in
+                   ("service", "status", "last check", "response ms", "failures", "uptime 1h %"))
+    return (f'<table class="fp-services" style="width:100%;font-size:0.85em">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return html.escape(str(value))
 
 
 class LiveMetrics(Viewer):
@@ -53,23 +78,18 @@ class LiveMetrics(Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self._badge = pn.pane.HTML(health_badge(self.state.health), name="health")
-        self._services = pn.widgets.Tabulator(services_frame(self.state.services),
-                                              show_index=False, disabled=True, height=180,
-                                              sizing_mode="stretch_width")
-        self._strip_source = ColumnDataSource({"t": [], "score": []})
-        strip = figure(height=110, x_axis_type="datetime", toolbar_location=None,
-                       sizing_mode="stretch_width", y_range=(0, 105),
-                       title="Health score, last hour")
-        strip.yaxis.ticker = [0, 50, 100]
-        strip.line("t", "score", source=self._strip_source, line_width=2, color="#2e9e44")
-        self._strip = pn.pane.Bokeh(strip, sizing_mode="stretch_width")
+        self._services = pn.pane.HTML(services_html(self.state.services),
+                                      sizing_mode="stretch_width", max_height=220,
+                                      styles={"overflow-y": "auto"})
+        self._strip = pn.pane.HTML(self._strip_svg(), css_classes=["fp-health-strip"])
         names = self._metric_names()
         self.picker = pn.widgets.Select(label="Metric", options=names,
                                         value=_default_metric(names), width=320)
         self.range = pn.widgets.Select(label="Range", options=list(RANGES), width=160)
         self.source = ColumnDataSource({"t": [], "value": []})
         chart = figure(height=260, x_axis_type="datetime", sizing_mode="stretch_width",
-                       title="Metric", toolbar_location="right")
+                       title="Metric", toolbar_location="right",
+                       tools="xpan,xwheel_zoom,reset,save")
         chart.line("t", "value", source=self.source, line_width=2)
         self._chart_fig = chart
         self._chart = pn.pane.Bokeh(chart, sizing_mode="stretch_width")
@@ -87,10 +107,12 @@ class LiveMetrics(Viewer):
 
     def _on_health(self, *_: Any) -> None:
         self._badge.object = health_badge(self.state.health)
-        self._services.value = services_frame(self.state.services)
-        pts = [(t, s) for t, s in self.state.health_history if s is not None]
-        self._strip_source.data = {"t": [pd.Timestamp(t, unit="s") for t, _ in pts],
-                                   "score": [s for _, s in pts]}
+        self._services.object = services_html(self.state.services)
+        self._strip.object = self._strip_svg()
+
+    def _strip_svg(self) -> str:
+        return sparkline(self.state.health_history, width=300, height=64, color="#2e9e44",
+                         lo=0.0, hi=100.0, label="Health score, last hour")
 
     def _reload(self, *_: Any) -> None:
         """Load the chosen range for the chosen metric (store beyond the live window)."""
@@ -126,7 +148,7 @@ class LiveMetrics(Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Card(
-            pn.Row(self._badge, pn.Column(self._strip, sizing_mode="stretch_width")),
+            pn.Row(self._badge, self._strip),
             self._services,
             pn.Row(self.picker, self.range),
             self._chart,

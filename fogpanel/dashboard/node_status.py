@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource
-from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from fogpanel.dashboard.state import DashboardState
+from fogpanel.dashboard.svg import sparkline
+from fogpanel.dashboard.tiles import Tile, tiles_html
 
-__all__ = ["NodeStatus", "latency_color"]
+__all__ = ["NodeStatus", "latency_color", "sparklines_html"]
 
 LATENCY_WARN, LATENCY_CRIT = 100.0, 500.0
 
@@ -31,13 +30,12 @@ def latency_color(ms: float) -> str:
     return "#2e9e44"
 
 
-def _spark(source: ColumnDataSource, y: str, title: str, color: str) -> pn.pane.Bokeh:
-    fig = figure(height=70, width=220, x_axis_type="datetime", toolbar_location=None,
-                 title=title)
-    fig.line("t", y, source=source, line_width=2, color=color)
-    fig.axis.visible = False
-    fig.grid.visible = False
-    return pn.pane.Bokeh(fig)
+def sparklines_html(history: list[tuple[float, float, float]]) -> str:
+    """Latency and P2P message-rate sparklines over the node history."""
+    latency = sparkline([(t, lat) for t, lat, _ in history], color="#e6a100",
+                        label="latency ms")
+    rate = sparkline([(t, r) for t, _, r in history], color="#1f77b4", label="p2p msgs/s")
+    return f'<div class="fp-sparks" style="display:flex;gap:16px">{latency}{rate}</div>'
 
 
 class NodeStatus(Viewer):
@@ -47,43 +45,36 @@ class NodeStatus(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        num = pn.indicators.Number
-        self.active = num(label="Active mixnodes", value=0, font_size="28pt")
-        self.connections = num(label="Connections", value=0, font_size="28pt")
-        self.latency = num(label="Avg latency (ms)", value=0, format="{value:.1f}",
-                           font_size="28pt",
-                           colors=[(LATENCY_WARN, "#2e9e44"), (LATENCY_CRIT, "#e6a100"),
-                                   (1e12, "#d62728")])
-        self.packets = num(label="Packets/s", value=0, format="{value:,.0f}", font_size="20pt",
-                           title_size="14pt")
-        self.peers = num(label="P2P peers", value=0, font_size="28pt")
-        self.sent = num(label="Sent msgs/s", value=0, format="{value:,.1f}", font_size="20pt")
-        self.received = num(label="Received msgs/s", value=0, format="{value:,.1f}",
-                            font_size="20pt")
-        self._source = ColumnDataSource({"t": [], "latency": [], "rate": []})
-        self._sparks = pn.Row(_spark(self._source, "latency", "latency ms", "#e6a100"),
-                              _spark(self._source, "rate", "p2p msgs/s", "#1f77b4"))
+        self.values: dict[str, float] = {}
+        self.tiles = pn.pane.HTML("", sizing_mode="stretch_width")
+        self._sparks = pn.pane.HTML(sparklines_html(self.state.node_history))
         self.state.param.watch(self._update, ["betanet", "p2p", "node_history"])
         self._update()
 
     def _update(self, *_: Any) -> None:
         b, p = self.state.betanet, self.state.p2p
-        self.active.value = b.get("active_nodes", 0)
-        self.connections.value = b.get("connections", 0)
-        self.latency.value = float(b.get("avg_latency_ms", 0.0))
-        self.packets.value = float(b.get("packets_per_second", 0.0))
-        self.peers.value = p.get("connected_peers", 0)
-        self.sent.value = float(p.get("messages_sent_per_second", 0.0))
-        self.received.value = float(p.get("messages_received_per_second", 0.0))
-        hist = self.state.node_history
-        self._source.data = {"t": [pd.Timestamp(t, unit="s") for t, _, _ in hist],
-                             "latency": [lat for _, lat, _ in hist],
-                             "rate": [r for _, _, r in hist]}
+        self.values = {
+            "active": b.get("active_nodes", 0), "connections": b.get("connections", 0),
+            "latency": float(b.get("avg_latency_ms", 0.0)),
+            "packets": float(b.get("packets_per_second", 0.0)),
+            "peers": p.get("connected_peers", 0),
+            "sent": float(p.get("messages_sent_per_second", 0.0)),
+            "received": float(p.get("messages_received_per_second", 0.0))}
+        v = self.values
+        self.tiles.object = tiles_html([
+            Tile("active", "Active mixnodes", v["active"]),
+            Tile("connections", "Connections", v["connections"]),
+            Tile("latency", "Avg latency (ms)", v["latency"], "{:.1f}",
+                 latency_color(v["latency"])),
+            Tile("packets", "Packets/s", v["packets"], size="20pt"),
+            Tile("peers", "P2P peers", v["peers"]),
+            Tile("sent", "Sent msgs/s", v["sent"], "{:,.1f}", size="20pt"),
+            Tile("received", "Received msgs/s", v["received"], "{:,.1f}", size="20pt")])
+        self._sparks.object = sparklines_html(self.state.node_history)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Card(
-            pn.Row(self.active, self.connections, self.latency, self.packets),
-            pn.Row(self.peers, self.sent, self.received),
+            self.tiles,
             self._sparks,
             title="Nodes", sizing_mode="stretch_width", collapsible=False,
             css_classes=["fp-node-status"])

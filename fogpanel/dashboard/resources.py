@@ -9,11 +9,11 @@ from typing import Any
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource
-from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from fogpanel.dashboard.state import DashboardState
+from fogpanel.dashboard.svg import sparkline
+from fogpanel.dashboard.tiles import Tile, tiles_html
 
 __all__ = ["Resources", "devices_frame"]
 
@@ -32,10 +32,7 @@ class Resources(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.count = pn.indicators.Number(label="Devices", value=0, font_size="28pt")
-        self.online = pn.indicators.Number(label="Online", value=0, font_size="28pt")
-        self.storage = pn.indicators.Number(label="Storage (TB)", value=0.0,
-                                            format="{value:.1f}", font_size="28pt")
+        self.tiles = pn.pane.HTML("")
         self.cpu = pn.indicators.Gauge(label="Avg CPU", value=0, bounds=(0, 100), format="{value}%",
                                        colors=[(0.7, "#2e9e44"), (0.9, "#e6a100"),
                                                (1, "#d62728")], height=180, width=180)
@@ -49,20 +46,20 @@ class Resources(Viewer):
             sizing_mode="stretch_width", formatters={"cpu": bar, "memory": bar, "storage": bar,
                                                      "real": {"type": "tickCross"}},
             css_classes=["fp-device-table"])
-        self.history_source = ColumnDataSource({"t": [], "value": []})
-        fig = figure(height=180, x_axis_type="datetime", sizing_mode="stretch_width",
-                     title="Click a device to see its CPU history", toolbar_location=None)
-        fig.line("t", "value", source=self.history_source, line_width=2)
-        self._history_fig = fig
+        self.history = pn.pane.HTML(
+            sparkline([], width=520, height=120, label="Click a device to see its CPU history"),
+            css_classes=["fp-device-history"])
         self.table.param.watch(self._show_history, "selection")
         self.state.param.watch(self._update, "resources")
         self._update()
 
     def _update(self, *_: Any) -> None:
         r = self.state.resources
-        self.count.value = int(r.get("device_count", 0))
-        self.online.value = int(r.get("online_devices", 0))
-        self.storage.value = float(r.get("total_storage_gb", 0.0)) / 1000
+        self.tiles.object = tiles_html([
+            Tile("devices", "Devices", int(r.get("device_count", 0))),
+            Tile("online", "Online", int(r.get("online_devices", 0))),
+            Tile("storage", "Storage (TB)", float(r.get("total_storage_gb", 0.0)) / 1000,
+                 "{:.1f}")])
         self.cpu.value = round(float(r.get("avg_cpu", 0.0)), 1)
         self.memory.value = round(float(r.get("avg_memory", 0.0)), 1)
         self.table.value = devices_frame(r.get("devices_details", []))
@@ -72,7 +69,6 @@ class Resources(Viewer):
             return
         device = self.table.value.iloc[self.table.selection[0]]["id"]
         name = f"device.{device}.cpu_usage"
-        self._history_fig.title.text = f"{name}, last hour"
         reader = self.engine.reader()
         if reader is None:
             return
@@ -81,11 +77,13 @@ class Resources(Viewer):
             frame = reader.query(name, now - 3600, now)
         finally:
             reader.close()
-        self.history_source.data = {"t": pd.to_datetime(frame["ts"], unit="s").tolist(),
-                                    "value": frame["value"].tolist()}
+        column = "value" if "value" in frame else "avg"
+        self.history.object = sparkline(list(zip(frame["ts"], frame[column], strict=True)),
+                                        width=520, height=120, axis=True,
+                                        label=f"{name}, last hour")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Card(pn.Row(self.count, self.online, self.storage, self.cpu, self.memory),
-                       self.table, pn.pane.Bokeh(self._history_fig, sizing_mode="stretch_width"),
+        return pn.Card(pn.Row(self.tiles, self.cpu, self.memory),
+                       self.table, self.history,
                        title="Resources", sizing_mode="stretch_width", collapsible=False,
                        css_classes=["fp-resources"])

@@ -16,6 +16,7 @@ import param
 from panel.viewable import Viewer
 
 from fogpanel.dashboard.state import DashboardState
+from fogpanel.dashboard.tiles import Tile, tiles_html
 
 __all__ = ["TaskProgress", "tasks_frame"]
 
@@ -66,8 +67,7 @@ class TaskProgress(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.tiles = {k: pn.indicators.Number(label=k.title(), value=0, font_size="24pt")
-                      for k in ("total", "pending", "running", "completed", "failed")}
+        self.tiles = pn.pane.HTML("", sizing_mode="stretch_width")
         self.filter = pn.widgets.RadioButtonGroup(label="Status", options=_STATUS, value="all")
         self.table = pn.pane.HTML(tasks_html([]), sizing_mode="stretch_width", height=300,
                                   styles={"overflow-y": "auto"}, css_classes=["fp-task-table"])
@@ -76,11 +76,13 @@ class TaskProgress(Viewer):
         self._update()
 
     def _update(self, *_: Any) -> None:
-        for key, tile in self.tiles.items():
-            tile.value = int(self.state.task_summary.get(key, 0))
+        summary = self.state.task_summary
+        self.tiles.object = tiles_html(
+            [Tile(key, key.title(), int(summary.get(key, 0)), color=_STATUS_COLORS.get(key))
+             for key in ("total", "pending", "running", "completed", "failed")])
         self.table.object = tasks_html(self.state.tasks, self.filter.value)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Card(pn.Row(*self.tiles.values()), self.filter, self.table,
+        return pn.Card(self.tiles, self.filter, self.table,
                        title="Tasks", sizing_mode="stretch_width", collapsible=False,
                        css_classes=["fp-task-progress"])

@@ -39,7 +39,7 @@ class Topology(Viewer):
         super().__init__(**params)
         fig = figure(height=380, x_range=(-1.3, 1.3), y_range=(-1.3, 1.3),
                      sizing_mode="stretch_width", toolbar_location="right",
-                     title="Overlay network")
+                     title="Overlay network", tools="pan,wheel_zoom,reset")
         fig.axis.visible = False
         fig.grid.visible = False
         # Plain glyphs with positions computed here: each update replaces a source's columns

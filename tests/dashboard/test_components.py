@@ -36,8 +36,10 @@ def test_live_metrics_health_colours_and_services(state):
                                     "response_time_ms": 1.0, "consecutive_failures": 0,
                                     "uptime_1h": 100.0}}}), now=10.0)
     assert 'data-status="degraded"' in view._badge.object and "#e6a100" in view._badge.object
-    assert view._services.value["service"].tolist() == ["p2p-router", "scheduler"]
-    assert view._strip_source.data["score"] == [75.0]
+    services = view._services.object
+    assert services.index("p2p-router") < services.index("scheduler")
+    assert 'data-status="degraded"' in services and "90.0" in services
+    assert 'data-points="1"' in view._strip.object
     assert "#d62728" in health_badge({"status": "unhealthy"})
 
 
@@ -50,8 +52,11 @@ def test_node_status_figures_and_sparklines(state):
                         "packets_per_second": 900.0},
             "p2p": {"connected_peers": 14, "messages_sent_per_second": 55.5,
                     "messages_received_per_second": 54.0}}), now=float(i))
-    assert (view.active.value, view.connections.value, view.latency.value) == (12, 30, 150.0)
-    assert view.sent.value == 55.5 and view._source.data["latency"] == [20.0, 150.0]
+    assert (view.values["active"], view.values["connections"]) == (12, 30)
+    assert 'data-key="latency" data-value="150.0"' in view.tiles.object
+    assert "#e6a100" in view.tiles.object  # 150 ms is over the warning threshold
+    assert view.values["sent"] == 55.5 and view._sparks.object.count('data-points="2"') == 2
+    assert "latency ms · 150" in view._sparks.object
 
 
 def test_task_progress_tiles_filter_and_order(state):
@@ -63,7 +68,9 @@ def test_task_progress_tiles_filter_and_order(state):
     state.apply(msg("tasks", "task_progress_update", {
         "tasks": tasks, "summary": {"total": 3, "pending": 0, "running": 1, "completed": 1,
                                     "failed": 1}}), now=1.0)
-    assert view.tiles["failed"].value == 1 and view.tiles["total"].value == 3
+    tiles = view.tiles.object
+    assert 'data-key="failed" data-value="1"' in tiles
+    assert 'data-key="total" data-value="3"' in tiles
     html = view.table.object
     assert html.index("task-3") < html.index("task-2") < html.index("task-1")
     assert 'width:48px' in html  # task-3's progress bar: 40 % of 120 px
@@ -120,8 +127,9 @@ def test_resources_gauges_and_table(state):
                              "status": "busy", "class": "host", "real": True,
                              "source": "host"}],
         "sources": {"simulator": True, "host": True, "agents": 0}}), now=1.0)
-    assert (view.count.value, view.online.value, view.cpu.value) == (3, 2, 41.3)
-    assert view.storage.value == 2.5 and view.table.value["real"].tolist() == [True]
+    tiles = view.tiles.object
+    assert 'data-key="devices" data-value="3"' in tiles and 'data-value="2"' in tiles
+    assert view.cpu.value == 41.3 and "2.5" in tiles and view.table.value["real"].tolist() == [True]
     assert state.sources == {"simulator": True, "host": True, "agents": 0}
 
 
