@@ -45,13 +45,26 @@ logger = logging.getLogger("fogpanel.hub")
 
 
 class Outbound:
-    """One outbound message: its JSON text and, built on first use and shared, its frame."""
+    """One outbound message: its JSON text and, built on first use and shared by every
+    subscriber, its frame and its parsed form."""
 
-    __slots__ = ("_frame", "text")
+    __slots__ = ("_frame", "_message", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._frame: bytes | None = None
+        self._message: dict[str, Any] | None = None
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The message parsed once for all in-process subscribers (dashboard sessions).
+
+        Parsed from the text, so it shares nothing with the publisher's objects; read-only by
+        convention, since every subscriber sees the same objects.
+        """
+        if self._message is None:
+            self._message = json.loads(self.text)
+        return self._message
 
     @property
     def frame(self) -> bytes:

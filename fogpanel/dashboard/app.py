@@ -125,6 +125,10 @@ def create_app(services: Services) -> pn.viewable.Viewable:
         def destroyed(_ctx: Any) -> None:
             callback.stop()
             feed.stop()
+            services.heap.session_closed()
 
         pn.state.on_session_destroyed(destroyed)
+        # Once the page has rendered, this session's objects are long-lived: freeze them out of
+        # the collector's full passes (see fogpanel.server.heap).
+        pn.state.onload(services.heap.session_built)
     return template

@@ -1,16 +1,15 @@
 """The per-session feed: hub messages → one document-locked update per tick.
 
 Each dashboard session subscribes a :class:`SessionFeed` to the hub. Delivery only appends the
-message text to a bounded buffer; the first message after a flush schedules one callback on the
-session's document, jittered so sessions do not all flush at the same instant. The callback
-applies everything buffered inside ``pn.io.hold(doc)`` (one Bokeh patch per tick, under the
-document lock). When the session ends the feed leaves every room, so a closed tab leaves no
-subscriber and no Document behind.
+message (parsed once for every session) to a bounded buffer; the first message after a flush
+schedules one callback on the session's document, jittered so sessions do not all flush at the
+same instant. The callback applies everything buffered inside ``pn.io.hold(doc)`` (one Bokeh
+patch per tick, under the document lock). When the session ends the feed leaves every room, so
+a closed tab leaves no subscriber and no Document behind.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -42,7 +41,7 @@ class SessionFeed:
         self.doc = doc
         self.jitter_ms = jitter_ms
         self._rng = rng or random.Random()
-        self._buffer: deque[str] = deque()
+        self._buffer: deque[Outbound] = deque()
         self._scheduled = False
         self.closed = False
 
@@ -69,7 +68,7 @@ class SessionFeed:
             return True
         if len(self._buffer) >= _BUFFER:
             return False
-        self._buffer.append(out.text)
+        self._buffer.append(out)
         if not self._scheduled:
             self._schedule()
         return True
@@ -97,7 +96,7 @@ class SessionFeed:
         self._scheduled = False
         if not self._buffer:
             return
-        messages = [json.loads(text) for text in self._buffer]
+        messages = [out.message for out in self._buffer]
         self._buffer.clear()
         now = time.time()
         doc = self.doc

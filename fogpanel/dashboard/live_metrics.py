@@ -17,6 +17,7 @@ from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import HEALTH_COLORS, DashboardState
 from fogpanel.dashboard.svg import sparkline
 
@@ -26,6 +27,7 @@ RANGES = {"5 min (live)": 300, "1 hour": 3600, "24 hours": 86400, "7 days": 7 * 
 _ROLLOVER = 2000
 
 
+@shared
 def health_badge(health: dict[str, Any]) -> str:
     """HTML for the composite health (colour by status, never grey for a known status)."""
     status = health.get("status", "unknown")
@@ -37,6 +39,7 @@ def health_badge(health: dict[str, Any]) -> str:
             f"{status.upper()}{score_txt}</div>")
 
 
+@shared
 def services_html(services: dict[str, dict[str, Any]]) -> str:
     """Every service with its own coloured status, last check, response time, failures and
     uptime, as one HTML table (it changes every metrics tick; a Tabulator would add a dozen

@@ -8,6 +8,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.svg import sparkline
 from fogpanel.dashboard.tiles import Tile, tiles_html
@@ -38,6 +39,22 @@ def sparklines_html(history: list[tuple[float, float, float]]) -> str:
     return f'<div class="fp-sparks" style="display:flex;gap:16px">{latency}{rate}</div>'
 
 
+@shared
+def node_tiles(b: dict[str, Any], p: dict[str, Any]) -> str:
+    """The Betanet and P2P figures (latency coloured by its thresholds)."""
+    latency = float(b.get("avg_latency_ms", 0.0))
+    return tiles_html([
+        Tile("active", "Active mixnodes", b.get("active_nodes", 0)),
+        Tile("connections", "Connections", b.get("connections", 0)),
+        Tile("latency", "Avg latency (ms)", latency, "{:.1f}", latency_color(latency)),
+        Tile("packets", "Packets/s", float(b.get("packets_per_second", 0.0)), size="20pt"),
+        Tile("peers", "P2P peers", p.get("connected_peers", 0)),
+        Tile("sent", "Sent msgs/s", float(p.get("messages_sent_per_second", 0.0)), "{:,.1f}",
+             size="20pt"),
+        Tile("received", "Received msgs/s", float(p.get("messages_received_per_second", 0.0)),
+             "{:,.1f}", size="20pt")])
+
+
 class NodeStatus(Viewer):
     """Betanet mixnodes and P2P peers."""
 
@@ -45,7 +62,6 @@ class NodeStatus(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.values: dict[str, float] = {}
         self.tiles = pn.pane.HTML("", sizing_mode="stretch_width")
         self._sparks = pn.pane.HTML(sparklines_html(self.state.node_history))
         self.state.param.watch(self._update, ["betanet", "p2p", "node_history"])
@@ -53,23 +69,7 @@ class NodeStatus(Viewer):
 
     def _update(self, *_: Any) -> None:
         b, p = self.state.betanet, self.state.p2p
-        self.values = {
-            "active": b.get("active_nodes", 0), "connections": b.get("connections", 0),
-            "latency": float(b.get("avg_latency_ms", 0.0)),
-            "packets": float(b.get("packets_per_second", 0.0)),
-            "peers": p.get("connected_peers", 0),
-            "sent": float(p.get("messages_sent_per_second", 0.0)),
-            "received": float(p.get("messages_received_per_second", 0.0))}
-        v = self.values
-        self.tiles.object = tiles_html([
-            Tile("active", "Active mixnodes", v["active"]),
-            Tile("connections", "Connections", v["connections"]),
-            Tile("latency", "Avg latency (ms)", v["latency"], "{:.1f}",
-                 latency_color(v["latency"])),
-            Tile("packets", "Packets/s", v["packets"], size="20pt"),
-            Tile("peers", "P2P peers", v["peers"]),
-            Tile("sent", "Sent msgs/s", v["sent"], "{:,.1f}", size="20pt"),
-            Tile("received", "Received msgs/s", v["received"], "{:,.1f}", size="20pt")])
+        self.tiles.object = node_tiles(b, p)
         self._sparks.object = sparklines_html(self.state.node_history)
 
     def __panel__(self) -> pn.viewable.Viewable:

@@ -11,6 +11,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.svg import sparkline
 from fogpanel.dashboard.tiles import Tile, tiles_html
@@ -22,6 +23,14 @@ _COLUMNS = ["id", "class", "cpu", "memory", "storage", "status", "source", "real
 
 def devices_frame(devices: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([{c: d.get(c) for c in _COLUMNS} for d in devices], columns=_COLUMNS)
+
+
+@shared
+def fleet_tiles(r: dict[str, Any]) -> str:
+    return tiles_html([
+        Tile("devices", "Devices", int(r.get("device_count", 0))),
+        Tile("online", "Online", int(r.get("online_devices", 0))),
+        Tile("storage", "Storage (TB)", float(r.get("total_storage_gb", 0.0)) / 1000, "{:.1f}")])
 
 
 class Resources(Viewer):
@@ -55,11 +64,7 @@ class Resources(Viewer):
 
     def _update(self, *_: Any) -> None:
         r = self.state.resources
-        self.tiles.object = tiles_html([
-            Tile("devices", "Devices", int(r.get("device_count", 0))),
-            Tile("online", "Online", int(r.get("online_devices", 0))),
-            Tile("storage", "Storage (TB)", float(r.get("total_storage_gb", 0.0)) / 1000,
-                 "{:.1f}")])
+        self.tiles.object = fleet_tiles(r)
         self.cpu.value = round(float(r.get("avg_cpu", 0.0)), 1)
         self.memory.value = round(float(r.get("avg_memory", 0.0)), 1)
         self.table.value = devices_frame(r.get("devices_details", []))

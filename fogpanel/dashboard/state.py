@@ -2,7 +2,9 @@
 
 No widgets here: :meth:`DashboardState.apply` takes the same room messages the API sends
 (``{type, room, data, timestamp, offset}``) and updates plain parameters, so a test drives it
-without a server and the same object works in ``panel serve`` and in a notebook. Views watch the
+without a server and the same object works in ``panel serve`` and in a notebook. The message
+objects are shared by every session of a process (parsed once): the state keeps references to
+them and never mutates them. Views watch the
 parameters.
 
 Examples
@@ -105,7 +107,7 @@ class DashboardState(param.Parameterized):
         self.node_history = list(history)
 
     def _apply_tasks(self, data: dict[str, Any], now: float) -> None:
-        self.tasks = list(data.get("tasks", []))
+        self.tasks = data.get("tasks", [])
         self.task_summary = data.get("summary", self.task_summary)
 
     def _apply_alerts(self, data: dict[str, Any], now: float) -> None:

@@ -15,6 +15,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.tiles import Tile, tiles_html
 
@@ -34,6 +35,7 @@ _STATUS_COLORS = {"running": "#1f77b4", "pending": "#7f7f7f", "completed": "#2e9
                   "failed": "#d62728"}
 
 
+@shared
 def tasks_html(tasks: list[dict[str, Any]], status: str = "all", limit: int = 50) -> str:
     """The task table as HTML with progress bars (newest first, as given)."""
     rows = []
@@ -60,6 +62,13 @@ def tasks_html(tasks: list[dict[str, Any]], status: str = "all", limit: int = 50
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
+@shared
+def summary_tiles(summary: dict[str, Any]) -> str:
+    return tiles_html([Tile(key, key.title(), int(summary.get(key, 0)),
+                            color=_STATUS_COLORS.get(key))
+                       for key in ("total", "pending", "running", "completed", "failed")])
+
+
 class TaskProgress(Viewer):
     """Task counts and the task list."""
 
@@ -76,10 +85,7 @@ class TaskProgress(Viewer):
         self._update()
 
     def _update(self, *_: Any) -> None:
-        summary = self.state.task_summary
-        self.tiles.object = tiles_html(
-            [Tile(key, key.title(), int(summary.get(key, 0)), color=_STATUS_COLORS.get(key))
-             for key in ("total", "pending", "running", "completed", "failed")])
+        self.tiles.object = summary_tiles(self.state.task_summary)
         self.table.object = tasks_html(self.state.tasks, self.filter.value)
 
     def __panel__(self) -> pn.viewable.Viewable:

@@ -6,7 +6,6 @@ JSON in and out. Every route but ``streams`` needs ``Authorization: Bearer <toke
 
 from __future__ import annotations
 
-import gc
 import json
 import time
 from typing import Any
@@ -111,9 +110,7 @@ class StatsHandler(JsonHandler):
             # leak checks.
             from bokeh.document import Document
 
-            gc.collect()  # closed sessions' Documents sit in reference cycles until collected
-            stats["dashboard"]["documents"] = sum(
-                1 for o in gc.get_objects() if isinstance(o, Document))
+            stats["dashboard"]["documents"] = self.services.heap.count(Document)
         self.send_json(stats)
 
 

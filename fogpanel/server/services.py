@@ -28,6 +28,7 @@ from fogpanel.metrics.store import StoreWriter
 from fogpanel.protocol.auth import Verifier
 from fogpanel.protocol.ratelimit import SlidingWindow
 from fogpanel.publishers import PublisherRunner, RoomPublishers
+from fogpanel.server.heap import HeapFreezer
 from fogpanel.server.looplag import LagWindow, monitor
 from fogpanel.sources.cluster import Cluster, build_cluster
 
@@ -68,6 +69,7 @@ class Services:
     connections_total: int = 0
     refused: dict[str, int] = field(default_factory=dict)
     loop_lag: LagWindow = field(default_factory=LagWindow)
+    heap: HeapFreezer = field(default_factory=lambda: HeapFreezer(_call_later))
     _lag_task: asyncio.Task[None] | None = None
 
     def new_connection_id(self) -> str:
@@ -131,6 +133,7 @@ class Services:
             "metrics": self.engine.stats(),
             "loop_lag": self.loop_lag.stats(),
             "dashboard": {"feeds": SessionFeed.live},
+            "heap": self.heap.stats(),
         }
 
 
@@ -165,6 +168,10 @@ def build_engine(settings: Settings, hub: Hub) -> MetricsEngine:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"rules file: {exc}") from None
     return MetricsEngine(aggregator, writer, publish_alert, rules=RuleEngine(list(thresholds)))
+
+
+def _call_later(delay: float, callback: Any) -> None:
+    asyncio.get_running_loop().call_later(delay, callback)
 
 
 def build_services(settings: Settings) -> Services:
