@@ -97,6 +97,9 @@ class ApiSession:
         Wall-clock seconds at creation.
     claims
         Already-verified claims when the token came in the query string.
+    epoch
+        The hub's history epoch, told to the client in ``connection_established`` and
+        ``subscription_confirmed`` so it can ask for catch-up with ``since`` + ``epoch``.
     admit
         Called with ``(sub, now)`` when a token arrives by message; returns 0 to admit or the
         seconds to wait (the per-user connection rate limit, shared by all connections).
@@ -104,8 +107,8 @@ class ApiSession:
 
     __slots__ = (
         "_admit", "_auth_deadline", "_bucket", "_close_after", "_heartbeat", "_last_strike",
-        "_rooms", "_strikes", "_verifier", "claims", "connection_id", "messages_in", "opened_at",
-        "state",
+        "_rooms", "_strikes", "_verifier", "claims", "connection_id", "epoch", "messages_in",
+        "opened_at", "state",
     )
 
     def __init__(
@@ -123,8 +126,10 @@ class ApiSession:
         messages_per_second: float = 100.0,
         message_burst: int = 100,
         rate_limit_close_after: int = 100,
+        epoch: str | None = None,
     ) -> None:
         self.connection_id = connection_id
+        self.epoch = epoch
         self.claims = claims
         self.state = State.AWAITING_AUTH
         self.opened_at = now
@@ -268,8 +273,11 @@ class ApiSession:
         assert self.claims is not None
         return [Send(messages.dump(
             "connection_established", now, connection_id=self.connection_id,
-            user=self.claims.sub, rooms=sorted(self._rooms),
+            user=self.claims.sub, rooms=sorted(self._rooms), **self._epoch(),
         ))]
+
+    def _epoch(self) -> dict[str, str]:
+        return {"epoch": self.epoch} if self.epoch is not None else {}
 
     def _dispatch(self, msg: messages.Message, now: float) -> list[Action]:
         if isinstance(msg, messages.Subscribe):
@@ -298,7 +306,8 @@ class ApiSession:
             if problem is not None:
                 actions.append(problem)
                 continue
-            actions.append(Send(messages.dump("subscription_confirmed", now, room=room)))
+            actions.append(Send(messages.dump("subscription_confirmed", now, room=room,
+                                              **self._epoch())))
             actions.append(Join(room, msg.since.get(room), msg.epoch))
         return actions
 

@@ -134,6 +134,7 @@ class ApiSocketHandler(QuietLogMixin, WebSocketHandler):
             messages_per_second=s.messages_per_second,
             message_burst=s.message_burst,
             rate_limit_close_after=s.rate_limit_close_after,
+            epoch=self.services.hub.epoch,
         )
         self.services.register(self)
         self._apply(self.session.start(now))
