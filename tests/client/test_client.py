@@ -337,3 +337,18 @@ async def test_a_reconnect_storm_of_500_clients_is_spread_and_complete(make_api,
         await asyncio.gather(*(c.disconnect() for c in clients))
         if front.http is not None:
             await front.stop()
+
+
+async def test_a_stable_connection_resets_the_backoff(api, front, clients):
+    """Attempts are counted per outage: after each connection that lasted ``stable_after``,
+    the schedule starts over, so three outages never exhaust two attempts."""
+    policy = BackoffPolicy(initial=0.05, maximum=0.1, max_attempts=2, stable_after=0.0)
+    client = FogClient(url(front.port), token=token(), backoff=policy)
+    clients.append(client)
+    await client.connect(timeout=TIMEOUT)
+    for _ in range(3):
+        await front.stop()
+        await client.wait_for_state(ClientState.RECONNECTING, timeout=TIMEOUT)
+        front.start(api.services)
+        await client.wait_for_state(ClientState.CONNECTED, timeout=TIMEOUT)
+    assert client.connections == 4
