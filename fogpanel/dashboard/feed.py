@@ -2,10 +2,12 @@
 
 Each dashboard session subscribes a :class:`SessionFeed` to the hub. Delivery only appends the
 message (parsed once for every session) to a bounded buffer; the first message after a flush
-schedules one callback on the session's document, jittered so sessions do not all flush at the
-same instant. The callback applies everything buffered inside ``pn.io.hold(doc)`` (one Bokeh
-patch per tick, under the document lock). When the session ends the feed leaves every room, so
-a closed tab leaves no subscriber and no Document behind.
+schedules one callback on the session's document, at a random delay within ``jitter_ms`` (2 s):
+every room's tick reaches all sessions at the same instant, and spreading their updates keeps
+the loop responsive. An alert is applied within ``urgent_ms`` (200 ms). The callback applies
+everything buffered inside ``pn.io.hold(doc)`` (one Bokeh patch per tick, under the document
+lock). When the session ends the feed leaves every room, so a closed tab leaves no subscriber
+and no Document behind.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = ["SessionFeed"]
 
 logger = logging.getLogger("fogpanel.dashboard")
 
+_URGENT_ROOMS = frozenset({"alerts"})
 _BUFFER = 2000  # messages; a session that falls this far behind is cut off (like a slow socket)
 
 
@@ -35,14 +38,17 @@ class SessionFeed:
     live = 0  # open feeds in this process (for stats and the leak test)
 
     def __init__(self, hub: Hub, state: DashboardState, doc: Any | None, *,
-                 jitter_ms: int = 1000, rng: random.Random | None = None) -> None:
+                 jitter_ms: int = 2000, urgent_ms: int = 200,
+                 rng: random.Random | None = None) -> None:
         self.hub = hub
         self.state = state
         self.doc = doc
         self.jitter_ms = jitter_ms
+        self.urgent_ms = urgent_ms
         self._rng = rng or random.Random()
         self._buffer: deque[Outbound] = deque()
         self._scheduled = False
+        self._urgent = False
         self.closed = False
 
     def start(self, rooms: Iterable[str]) -> None:
@@ -69,8 +75,13 @@ class SessionFeed:
         if len(self._buffer) >= _BUFFER:
             return False
         self._buffer.append(out)
-        if not self._scheduled:
-            self._schedule()
+        if out.message.get("room") in _URGENT_ROOMS:
+            if not self._urgent:
+                self._urgent = True
+                self._schedule(self.urgent_ms)
+        elif not self._scheduled:
+            self._scheduled = True
+            self._schedule(self.jitter_ms)
         return True
 
     def close_slow(self) -> None:
@@ -79,21 +90,20 @@ class SessionFeed:
 
     # -- applying ---------------------------------------------------------------------------
 
-    def _schedule(self) -> None:
+    def _schedule(self, spread_ms: int) -> None:
         doc = self.doc
         if doc is None:
             self.flush()
             return
-        self._scheduled = True
-        delay = self._rng.randint(0, self.jitter_ms) if self.jitter_ms else 0
+        delay = self._rng.randint(0, spread_ms) if spread_ms else 0
         try:
             doc.add_timeout_callback(self.flush, delay)
         except Exception:  # the document is gone (session closing)
-            self._scheduled = False
+            self._scheduled = self._urgent = False
 
     def flush(self) -> None:
         """Apply every buffered message (on the document's thread, under its lock)."""
-        self._scheduled = False
+        self._scheduled = self._urgent = False
         if not self._buffer:
             return
         messages = [out.message for out in self._buffer]

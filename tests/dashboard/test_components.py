@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
+from bokeh.document import Document
 
 from fogpanel.dashboard.alerts import Alerts, render_alerts
 from fogpanel.dashboard.feed import SessionFeed
@@ -161,3 +164,38 @@ def test_feed_applies_hub_messages_and_unsubscribes():
     assert state.alerts[0]["alert_id"] == "x"
     feed.stop()
     assert hub.registry.counts() == {"tasks": 0, "alerts": 0}
+
+
+class TimerDoc(Document):
+    """A real Bokeh Document that records the timeouts a feed asks for instead of running them
+    on a server loop (there is none in a unit test)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timers: list[tuple[int, object]] = []
+
+    def add_timeout_callback(self, callback, delay_ms):
+        self.timers.append((delay_ms, callback))
+
+
+class Top(random.Random):
+    def randint(self, a: int, b: int) -> int:
+        return b
+
+
+def test_feed_spreads_ticks_but_hurries_alerts():
+    """A room tick is applied within the 2 s spread; an alert within 200 ms, even when a
+    slower flush is already waiting; one pending timer of each kind at most."""
+    hub = Hub(["tasks", "alerts"], clock=lambda: 0.0)
+    doc = TimerDoc()
+    state = DashboardState()
+    feed = SessionFeed(hub, state, doc, rng=Top())
+    feed.start(["tasks", "alerts"])
+    hub.publish("tasks", "task_progress_update", {"tasks": [], "summary": {"total": 1}})
+    hub.publish("tasks", "task_progress_update", {"tasks": [], "summary": {"total": 2}})
+    assert [delay for delay, _ in doc.timers] == [2000]
+    hub.publish("alerts", "alert", {"alert_id": "a", "severity": "critical", "state": "firing"})
+    assert [delay for delay, _ in doc.timers] == [2000, 200]
+    doc.timers[1][1]()  # the urgent flush applies everything buffered so far
+    assert state.alerts[0]["alert_id"] == "a" and state.task_summary == {"total": 2}
+    feed.stop()
