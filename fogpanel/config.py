@@ -83,6 +83,8 @@ class Settings:
     dashboard_session_lifetime: float = 15.0
     dashboard_password: str = field(repr=False, default="")
     session_secret: str = field(repr=False, default="")
+    redis_url: str = field(repr=False, default="")
+    leader_ttl: float = 5.0
 
     def __post_init__(self) -> None:
         if len(self.secret.encode()) < MIN_SECRET_BYTES:
@@ -94,7 +96,8 @@ class Settings:
         for name in ("auth_timeout", "ping_interval", "idle_timeout", "messages_per_second",
                      "sim_tick", "nodes_interval", "tasks_interval", "metrics_interval",
                      "resources_interval", "topology_interval", "agent_stale_after",
-                     "agent_offline_after", "ingest_max_future", "ingest_max_age"):
+                     "agent_offline_after", "ingest_max_future", "ingest_max_age",
+                     "leader_ttl"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
         for name in ("max_frame_bytes", "connections_per_minute", "message_burst",

@@ -86,8 +86,22 @@ class Subscriber(Protocol):
         ...
 
 
+class Broker(Protocol):
+    """Where a scaled-out hub sends its publications (see :mod:`fogpanel.scale.broker`)."""
+
+    def submit(self, room: str, text: str) -> None:
+        """Publish ``text`` (a message without ``offset``) to every process, in order."""
+        ...
+
+
 class Hub:
-    """Rooms, their logs, and fan-out."""
+    """Rooms, their logs, and fan-out.
+
+    With a :class:`Broker` attached, :meth:`publish` hands the message to the broker instead,
+    and the broker gives it back numbered through :meth:`relay` in every process (this one
+    included), so all processes deliver the same messages with the same offsets in the same
+    order.
+    """
 
     def __init__(
         self,
@@ -99,6 +113,7 @@ class Hub:
     ) -> None:
         self.registry: RoomRegistry[Subscriber] = RoomRegistry(rooms)
         self.epoch = epoch or secrets.token_hex(4)
+        self.history_size = history_size
         self._logs = {room: RoomLog(history_size, self.epoch) for room in self.registry.rooms}
         self._clock = clock
         self.published = 0
@@ -106,6 +121,7 @@ class Hub:
         self.slow_closed = 0
         self.fanout_seconds = 0.0
         self.fanout_max_seconds = 0.0
+        self.broker: Broker | None = None
 
     @property
     def rooms(self) -> tuple[str, ...]:
@@ -116,22 +132,49 @@ class Hub:
         self.registry.check(room)
         return self._logs[room]
 
-    def publish(self, room: str, kind: str, data: Any, *, now: float | None = None) -> int:
-        """Send ``{type, room, data, timestamp, offset}`` to the room; return its offset."""
+    def publish(self, room: str, kind: str, data: Any, *, now: float | None = None) -> int | None:
+        """Send ``{type, room, data, timestamp, offset}`` to the room; return its offset (None
+        with a broker: the broker numbers it)."""
         log = self.log(room)
+        stamp = iso(self._clock() if now is None else now)
+        if self.broker is not None:
+            message = {"type": kind, "room": room, "data": data, "timestamp": stamp}
+            self.broker.submit(room, json.dumps(message, separators=(",", ":")))
+            self.published += 1
+            return None
         offset = log.next_offset
-        message = {
-            "type": kind,
-            "room": room,
-            "data": data,
-            "timestamp": iso(self._clock() if now is None else now),
-            "offset": offset,
-        }
+        message = {"type": kind, "room": room, "data": data, "timestamp": stamp,
+                   "offset": offset}
         out = Outbound(log.append(message, json.dumps(message, separators=(",", ":"))))
         self.published += 1
+        self._fanout(room, out)
+        return offset
+
+    def relay(self, room: str, offset: int, text: str) -> None:
+        """Deliver a numbered message from the broker (a duplicate offset is ignored)."""
+        log = self.log(room)
+        if offset < log.next_offset:
+            return
+        log.append_text(offset, text)
+        self._fanout(room, Outbound(text))
+
+    def reset_epoch(self, epoch: str) -> None:
+        """The broker's history was lost: start every room's log again in a new epoch, and
+        tell every subscriber (``history_gap``), since offsets now start over."""
+        self.epoch = epoch
+        self._logs = {room: RoomLog(self.history_size, epoch) for room in self.registry.rooms}
+        for room in self.registry.rooms:
+            gap = Outbound(json.dumps({
+                "type": "error", "code": errors.HistoryGap.code,
+                "message": "the room history was lost; offsets start over in a new epoch",
+                "room": room, "epoch": epoch, "last_offset": 0,
+                "timestamp": iso(self._clock())}, separators=(",", ":")))
+            self._fanout(room, gap)
+
+    def _fanout(self, room: str, out: Outbound) -> None:
         members = self.registry.members(room)
         if not members:
-            return offset
+            return
         started = time.perf_counter()
         slow = [sub for sub in tuple(members) if not sub.deliver(out)]
         self.delivered += len(members) - len(slow)
@@ -140,7 +183,6 @@ class Hub:
         took = time.perf_counter() - started
         self.fanout_seconds += took
         self.fanout_max_seconds = max(self.fanout_max_seconds, took)
-        return offset
 
     def join(
         self, sub: Subscriber, room: str, since: int | None = None, epoch: str | None = None

@@ -61,6 +61,8 @@ class DashboardState(param.Parameterized):
     def apply(self, message: dict[str, Any], now: float) -> None:
         """Fold one room message into the state."""
         room, data = message.get("room"), message.get("data") or {}
+        if message.get("type") == "error":  # e.g. history_gap: the next message repairs it
+            return
         handler = getattr(self, f"_apply_{room}", None) if room in _ROOMS else None
         if handler is None:
             return
@@ -72,7 +74,8 @@ class DashboardState(param.Parameterized):
     def apply_all(self, messages: list[dict[str, Any]], now: float) -> None:
         """Fold a batch: alerts are added in one change (a burst of fifty threshold alerts would
         otherwise re-render the alert feed fifty times), other rooms one by one."""
-        alerts = [m.get("data") or {} for m in messages if m.get("room") == "alerts"]
+        alerts = [m.get("data") or {} for m in messages
+                  if m.get("room") == "alerts" and m.get("type") != "error"]
         for message in messages:
             if message.get("room") != "alerts":
                 self.apply(message, now)

@@ -111,7 +111,24 @@ class RoomLog:
         self.next_offset = 1
         self._history: deque[tuple[int, str]] = deque(maxlen=size)
         self._latest: dict[str, Any] | None = None
+        self._latest_text: str | None = None
         self._snapshot: str | None = None
+
+    def append_text(self, offset: int, text: str) -> None:
+        """Record an already numbered message (relayed from a broker, which assigns offsets).
+
+        An offset beyond :attr:`next_offset` means messages in between will never arrive here:
+        the history restarts at ``offset`` (``since`` into the lost part gets ``history_gap``).
+        """
+        if offset < self.next_offset:
+            raise ValueError("offset already recorded")
+        if offset > self.next_offset:
+            self._history.clear()
+        self._history.append((offset, text))
+        self._latest = None
+        self._latest_text = text
+        self._snapshot = None
+        self.next_offset = offset + 1
 
     def append(self, message: dict[str, Any], text: str | None = None) -> str:
         """Record ``message`` (whose ``offset`` must be :attr:`next_offset`); return its text."""
@@ -122,6 +139,7 @@ class RoomLog:
             text = json.dumps(message, separators=(",", ":"))
         self._history.append((offset, text))
         self._latest = message
+        self._latest_text = text
         self._snapshot = None
         self.next_offset += 1
         return text
@@ -133,10 +151,12 @@ class RoomLog:
 
     def snapshot(self) -> str | None:
         """The latest message marked ``"snapshot": true``, serialised once and cached."""
-        if self._latest is None:
-            return None
         if self._snapshot is None:
-            self._snapshot = json.dumps({**self._latest, "snapshot": True}, separators=(",", ":"))
+            if self._latest is not None:
+                self._snapshot = json.dumps({**self._latest, "snapshot": True},
+                                            separators=(",", ":"))
+            elif self._latest_text is not None:  # relayed: only the text is at hand
+                self._snapshot = self._latest_text[:-1] + ',"snapshot":true}'
         return self._snapshot
 
     def recent(self, n: int) -> list[str]:

@@ -100,11 +100,14 @@ class StreamsHandler(JsonHandler):
 
 
 class StatsHandler(JsonHandler):
-    """``GET /api/ws/stats``: connection and message counters of this process."""
+    """``GET /api/ws/stats``: connection and message counters of this process (and, under
+    Redis scale-out, every live process's summary in ``cluster``)."""
 
-    def get(self) -> None:
+    async def get(self) -> None:
         self.claims()
         stats = self.services.stats()
+        if self.services.broker is not None:
+            stats["cluster"] = await self.services.cluster_stats()
         if self.get_query_argument("deep", "") == "1":
             # Counting live Bokeh Documents walks the heap (tens of ms): only when asked, for
             # leak checks.

@@ -9,13 +9,17 @@ receive them through the route table, so nothing lives in module globals of the 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import resource
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from redis.exceptions import RedisError
 
 from fogpanel.config import Settings
 from fogpanel.dashboard.feed import SessionFeed
@@ -28,6 +32,8 @@ from fogpanel.metrics.store import StoreWriter
 from fogpanel.protocol.auth import Verifier
 from fogpanel.protocol.ratelimit import SlidingWindow
 from fogpanel.publishers import PublisherRunner, RoomPublishers
+from fogpanel.scale.broker import RedisBroker
+from fogpanel.scale.leader import LeaderLease
 from fogpanel.server.heap import HeapFreezer
 from fogpanel.server.looplag import LagWindow, monitor
 from fogpanel.sources.cluster import Cluster, build_cluster
@@ -70,7 +76,11 @@ class Services:
     refused: dict[str, int] = field(default_factory=dict)
     loop_lag: LagWindow = field(default_factory=LagWindow)
     heap: HeapFreezer = field(default_factory=lambda: HeapFreezer(_call_later))
+    process_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    broker: RedisBroker | None = None  # when FOGPANEL_REDIS_URL is set
+    lease: LeaderLease | None = None  # likewise
     _lag_task: asyncio.Task[None] | None = None
+    _scale_task: asyncio.Task[None] | None = None
 
     def new_connection_id(self) -> str:
         return uuid.uuid4().hex
@@ -90,16 +100,80 @@ class Services:
         return self.connection_limiter.hit(sub, now)
 
     def start(self) -> None:
-        """Start the publishers on the running loop; a second call does nothing."""
-        if self.runner.running:
+        """Start the publishers on the running loop; a second call does nothing. With Redis,
+        connect the hub to it and run the publishers only while this process leads."""
+        if self.runner.running or self._scale_task is not None:
             return
-        self.runner.start()
+        if self.settings.redis_url:
+            self._scale_task = asyncio.get_running_loop().create_task(self._run_scaled())
+        else:
+            self.runner.start()
         self._lag_task = asyncio.get_running_loop().create_task(monitor(self.loop_lag))
         logger.info("fogpanel services started: sources %s, %d publishers",
                     ",".join(self.settings.sources), len(self.runner.publishers))
 
+    async def _run_scaled(self) -> None:
+        self.broker = RedisBroker(self.settings.redis_url, self.hub)
+        delay = 0.5
+        while True:
+            try:
+                await self.broker.start()
+                break
+            except RedisError as exc:
+                logger.error("Redis at FOGPANEL_REDIS_URL unreachable (%s); retrying in %.1f s",
+                             exc, delay)
+                await asyncio.sleep(delay)  # backoff until Redis is there
+                delay = min(delay * 2, 10.0)
+        self.lease = LeaderLease(self.broker.redis, self.broker.key("leader"), self.process_id,
+                                 ttl=self.settings.leader_ttl, on_gain=self.runner.start,
+                                 on_loss=self.runner.stop)
+        reporting = asyncio.get_running_loop().create_task(self._report_loop())
+        try:
+            await self.lease.run()
+        finally:
+            reporting.cancel()
+
+    def _summary(self) -> dict[str, Any]:
+        return {"id": self.process_id, "pid": os.getpid(), "at": time.time(),
+                "leader": bool(self.lease and self.lease.leader),
+                "active_connections": len(self.connections), "dashboard_feeds": SessionFeed.live,
+                "redis_connected": bool(self.broker and self.broker.connected)}
+
+    async def _report_loop(self) -> None:
+        """Publish this process's summary in Redis for the other processes' stats."""
+        assert self.broker is not None
+        while True:
+            try:
+                await self.broker.redis.hset(self.broker.key("processes"), self.process_id,
+                                             json.dumps(self._summary()))
+            except RedisError:
+                pass  # the outage is reported by the broker
+            await asyncio.sleep(self.settings.leader_ttl / 3)  # the report cadence
+
+    async def cluster_stats(self) -> dict[str, Any]:
+        """Every process seen in the last three report periods (this one always)."""
+        assert self.broker is not None
+        try:
+            raw = await self.broker.redis.hgetall(self.broker.key("processes"))
+        except RedisError:
+            raw = {}
+        fresh = time.time() - self.settings.leader_ttl
+        procs = {p["id"]: p for p in map(json.loads, raw.values()) if p.get("at", 0) >= fresh}
+        procs[self.process_id] = self._summary()
+        listed = sorted(procs.values(), key=lambda p: p["id"])
+        return {"processes": listed, "leaders": sum(p["leader"] for p in listed),
+                "active_connections": sum(p["active_connections"] for p in listed)}
+
     async def stop(self) -> None:
         """Stop the publishers and close every API connection with 1001 (going away)."""
+        if self._scale_task is not None:
+            self._scale_task.cancel()
+            await asyncio.gather(self._scale_task, return_exceptions=True)
+            self._scale_task = None
+            if self.lease is not None:
+                await self.lease.release()
+            if self.broker is not None:
+                await self.broker.stop()
         await self.runner.stop()
         if self._lag_task is not None:
             self._lag_task.cancel()
@@ -134,6 +208,10 @@ class Services:
             "loop_lag": self.loop_lag.stats(),
             "dashboard": {"feeds": SessionFeed.live},
             "heap": self.heap.stats(),
+            "process": {"id": self.process_id, "pid": os.getpid(),
+                        "leader": self.lease.leader if self.lease is not None
+                        else self.runner.running},
+            "redis": self.broker.stats() if self.broker is not None else None,
         }
 
 
