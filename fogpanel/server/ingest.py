@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 
+from redis.exceptions import RedisError
+
 from fogpanel import errors
-from fogpanel.metrics.sink import Sample
 from fogpanel.server.http import JsonHandler
 from fogpanel.sources.incidents import KINDS
 from fogpanel.sources.ingest import validate_batch
@@ -33,21 +34,22 @@ class IngestHandler(JsonHandler):
         claims = self.claims()
         if not (claims.role == "agent" or claims.admin):
             raise errors.Forbidden("ingest needs a token with the agent role")
-        agents = self.services.cluster.agents
-        if agents is None:
+        if self.services.cluster.agents is None:
             raise errors.NotFound("the agents source is not enabled on this server")
         body = self.json_body(required=True)
-        now = time.time()
         s = self.services.settings
-        reports, problems = validate_batch(body, now=now, max_future=s.ingest_max_future,
+        reports, problems = validate_batch(body, now=time.time(),
+                                           max_future=s.ingest_max_future,
                                            max_age=s.ingest_max_age)
-        samples = []
-        for report in reports:
-            agents.accept(report, reported_by=claims.sub, now=now)
-            samples += [Sample(f"device.{report.node_id}.{name}", value, report.timestamp)
-                        for name, value in report.metrics.items()]
-        # Answer only once the samples are committed: an acknowledged report is durable.
-        await self.services.engine.record_durable(samples)
+        relay = self.services.ingest_relay
+        if reports and relay is not None and not self.services.leads():
+            try:
+                await relay.forward(reports, claims.sub)  # the leader records them
+            except RedisError:
+                raise errors.Overloaded("the leader cannot be reached; retry later") from None
+        elif reports:
+            # Answer only once the samples are committed: an acknowledged report is durable.
+            await self.services.apply_reports(reports, claims.sub)
         result = {"accepted": len(reports), "rejected": len(problems), "errors": problems}
         if problems:
             self.send_json({"error": {"code": "bad_reports",

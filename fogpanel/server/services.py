@@ -28,15 +28,18 @@ from fogpanel.hub import Hub
 from fogpanel.metrics.aggregator import DEFAULT_DETECTORS, Aggregator, parse_detector_rules
 from fogpanel.metrics.engine import MetricsEngine
 from fogpanel.metrics.rules import DEFAULT_RULES, RuleEngine, load_rules
+from fogpanel.metrics.sink import Sample
 from fogpanel.metrics.store import StoreWriter
 from fogpanel.protocol.auth import Verifier
 from fogpanel.protocol.ratelimit import SlidingWindow
 from fogpanel.publishers import PublisherRunner, RoomPublishers
 from fogpanel.scale.broker import RedisBroker
+from fogpanel.scale.ingest import IngestRelay
 from fogpanel.scale.leader import LeaderLease
 from fogpanel.server.heap import HeapFreezer
 from fogpanel.server.looplag import LagWindow, monitor
 from fogpanel.sources.cluster import Cluster, build_cluster
+from fogpanel.sources.ingest import Report
 
 __all__ = ["Connection", "Services", "build_services", "get_services", "set_services"]
 
@@ -79,6 +82,7 @@ class Services:
     process_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     broker: RedisBroker | None = None  # when FOGPANEL_REDIS_URL is set
     lease: LeaderLease | None = None  # likewise
+    ingest_relay: IngestRelay | None = None  # likewise
     _lag_task: asyncio.Task[None] | None = None
     _scale_task: asyncio.Task[None] | None = None
 
@@ -124,14 +128,41 @@ class Services:
                              exc, delay)
                 await asyncio.sleep(delay)  # backoff until Redis is there
                 delay = min(delay * 2, 10.0)
+        relay = self.ingest_relay = IngestRelay(self.broker.redis, self.broker.prefix,
+                                                self.apply_reports)
+
+        async def lost() -> None:
+            await self.runner.stop()
+            await relay.stop()
+
+        def gained() -> None:
+            self.runner.start()
+            relay.start()
+
         self.lease = LeaderLease(self.broker.redis, self.broker.key("leader"), self.process_id,
-                                 ttl=self.settings.leader_ttl, on_gain=self.runner.start,
-                                 on_loss=self.runner.stop)
+                                 ttl=self.settings.leader_ttl, on_gain=gained, on_loss=lost)
         reporting = asyncio.get_running_loop().create_task(self._report_loop())
         try:
             await self.lease.run()
         finally:
             reporting.cancel()
+
+    def leads(self) -> bool:
+        """Whether this process runs the publishers (always, without Redis)."""
+        return self.lease is None or self.lease.leader
+
+    async def apply_reports(self, reports: list[Report], reported_by: str) -> None:
+        """Record agents' reports: the device registry, then the samples, committed."""
+        agents = self.cluster.agents
+        if agents is None:
+            return
+        now = time.time()
+        samples = []
+        for report in reports:
+            agents.accept(report, reported_by=reported_by, now=now)
+            samples += [Sample(f"device.{report.node_id}.{name}", value, report.timestamp)
+                        for name, value in report.metrics.items()]
+        await self.engine.record_durable(samples)
 
     def _summary(self) -> dict[str, Any]:
         return {"id": self.process_id, "pid": os.getpid(), "at": time.time(),

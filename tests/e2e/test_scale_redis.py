@@ -198,3 +198,28 @@ async def test_a_redis_restart_is_survived(spawn, redis_server, monkeypatch):
         assert after_gap[0]["offset"] == 1  # offsets start over in the new epoch
     finally:
         await client.disconnect()
+
+
+async def test_an_agent_report_to_a_follower_reaches_the_leader(spawn, redis_server,
+                                                                monkeypatch):
+    monkeypatch.setenv("FOGPANEL_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("FOGPANEL_SOURCES", "simulator,agents")
+    ports = [port for _, port in (spawn(SERVE, READY), spawn(SERVE, READY))]
+    leader = (await _poll(lambda: _leaders(ports), 20, "a leader"))[0]
+    follower = next(p for p in ports if p != leader)
+    agent = jwt.encode({"sub": "agent-7", "exp": int(time.time()) + 600, "role": "agent"},
+                       SECRET)
+    report = {"node_id": "edge-relayed", "timestamp": time.time(),
+              "metrics": {"cpu_usage": 42.0, "memory_usage": 10.0}}
+    resp = await AsyncHTTPClient().fetch(
+        f"http://127.0.0.1:{follower}/api/ingest", method="POST", body=json.dumps(report),
+        headers={"Authorization": f"Bearer {agent}"})
+    assert json.loads(resp.body)["accepted"] == 1
+
+    async def seen_by_leader() -> bool:
+        devices = (await _stats(leader))["agent_devices"]
+        return any(d.get("id") == "edge-relayed" for d in devices)
+
+    await _poll(seen_by_leader, 10, "the leader to record the relayed report")
+    follower_devices = (await _stats(follower))["agent_devices"]
+    assert not any(d.get("id") == "edge-relayed" for d in follower_devices)
