@@ -36,6 +36,7 @@ from fogpanel.publishers import PublisherRunner, RoomPublishers
 from fogpanel.scale.broker import RedisBroker
 from fogpanel.scale.ingest import IngestRelay
 from fogpanel.scale.leader import LeaderLease
+from fogpanel.scale.limits import GlobalConnectionLimit
 from fogpanel.server.heap import HeapFreezer
 from fogpanel.server.looplag import LagWindow, monitor
 from fogpanel.sources.cluster import Cluster, build_cluster
@@ -83,6 +84,7 @@ class Services:
     broker: RedisBroker | None = None  # when FOGPANEL_REDIS_URL is set
     lease: LeaderLease | None = None  # likewise
     ingest_relay: IngestRelay | None = None  # likewise
+    conn_limit: GlobalConnectionLimit | None = None  # likewise
     _lag_task: asyncio.Task[None] | None = None
     _scale_task: asyncio.Task[None] | None = None
 
@@ -102,6 +104,16 @@ class Services:
     def admit_user(self, sub: str, now: float) -> float:
         """The per-user connection rate limit: 0 to admit, else seconds to wait."""
         return self.connection_limiter.hit(sub, now)
+
+    async def admit_connection(self, sub: str, now: float) -> float:
+        """Like :meth:`admit_user`, counted across every process when Redis is configured
+        (this process's own count if Redis cannot answer)."""
+        if self.conn_limit is not None:
+            try:
+                return await self.conn_limit.hit(sub, now)
+            except RedisError:
+                logger.warning("cluster-wide connection limit unavailable; counting locally")
+        return self.admit_user(sub, now)
 
     def start(self) -> None:
         """Start the publishers on the running loop; a second call does nothing. With Redis,
@@ -128,6 +140,8 @@ class Services:
                              exc, delay)
                 await asyncio.sleep(delay)  # backoff until Redis is there
                 delay = min(delay * 2, 10.0)
+        self.conn_limit = GlobalConnectionLimit(
+            self.broker.redis, self.broker.prefix, self.settings.connections_per_minute)
         relay = self.ingest_relay = IngestRelay(self.broker.redis, self.broker.prefix,
                                                 self.apply_reports)
 

@@ -98,7 +98,7 @@ class ApiSocketHandler(QuietLogMixin, WebSocketHandler):
                 claims = services.verifier.verify(token, now=now)
             except errors.AuthError as exc:
                 return self._refuse(exc)
-            wait = services.admit_user(claims.sub, now)
+            wait = await services.admit_connection(claims.sub, now)
             if wait > 0:
                 return self._refuse(errors.RateLimited(
                     "too many connections for this user; retry later", retry_after=wait))

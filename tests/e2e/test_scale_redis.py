@@ -16,7 +16,8 @@ import time
 
 import jwt
 import pytest
-from tornado.httpclient import AsyncHTTPClient
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+from tornado.websocket import websocket_connect
 
 from fogpanel.client import BackoffPolicy, ClientState, FogClient
 from tests.conftest import SECRET, wait_until
@@ -223,3 +224,31 @@ async def test_an_agent_report_to_a_follower_reaches_the_leader(spawn, redis_ser
     await _poll(seen_by_leader, 10, "the leader to record the relayed report")
     follower_devices = (await _stats(follower))["agent_devices"]
     assert not any(d.get("id") == "edge-relayed" for d in follower_devices)
+
+
+async def test_the_connection_rate_limit_counts_every_process(spawn, redis_server,
+                                                              monkeypatch):
+    """Three connections a minute per user: two on one process and one on the other use the
+    allowance, so a fourth anywhere gets 429 with Retry-After."""
+    monkeypatch.setenv("FOGPANEL_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("FOGPANEL_SOURCES", "simulator")
+    monkeypatch.setenv("FOGPANEL_CONNECTIONS_PER_MINUTE", "3")
+    ports = [port for _, port in (spawn(SERVE, READY), spawn(SERVE, READY))]
+    async def both_on_redis() -> bool:
+        states = [(await _stats(p))["redis"] for p in ports]
+        return all(state is not None and state["connected"] for state in states)
+
+    await _poll(both_on_redis, 20, "both processes on Redis")
+    token = jwt.encode({"sub": "busy", "exp": int(time.time()) + 600}, SECRET)
+    opened = []
+    try:
+        for port in (ports[0], ports[0], ports[1]):
+            opened.append(await websocket_connect(
+                f"ws://127.0.0.1:{port}/api/ws/connect?token={token}"))
+        with pytest.raises(HTTPClientError) as refused:
+            await websocket_connect(f"ws://127.0.0.1:{ports[1]}/api/ws/connect?token={token}")
+        assert refused.value.code == 429
+        assert int(refused.value.response.headers["Retry-After"]) >= 1
+    finally:
+        for conn in opened:
+            conn.close()
