@@ -23,7 +23,7 @@ from fogpanel.dashboard.task_progress import TaskProgress
 from fogpanel.dashboard.topology import Topology
 from fogpanel.server.services import Services
 
-__all__ = ["OfflineFast", "components", "create_app", "freshness_html"]
+__all__ = ["OfflineFast", "components", "create_app", "freshness_html", "redis_html"]
 
 
 def _offline_fast() -> type[Fast]:
@@ -72,6 +72,25 @@ def sources_html(sources: dict[str, Any]) -> str:
     return f'<ul style="list-style:none;padding-left:0">{"".join(parts)}</ul>'
 
 
+def redis_html(broker_stats: dict[str, Any] | None) -> str:
+    """The Redis link under scale-out (nothing without it): connected, or since when it is
+    unreachable (the page then shows what this process last had).
+
+    >>> redis_html(None)
+    ''
+    >>> 'data-redis="down"' in redis_html({"connected": False, "outage_since": 0.0})
+    True
+    """
+    if broker_stats is None:
+        return ""
+    if broker_stats.get("connected"):
+        return '<div class="fp-redis" data-redis="up" style="color:#2e9e44">● Redis connected</div>'
+    since = broker_stats.get("outage_since")
+    at = time.strftime("%H:%M:%S", time.localtime(since)) if since is not None else "?"
+    return (f'<div class="fp-redis" data-redis="down" style="color:#d62728">● Redis unreachable '
+            f"since {at}: showing this process's latest data</div>")
+
+
 def components(state: DashboardState, services: Services | None) -> dict[str, Any]:
     """The six components over one state (shared by the app and notebooks)."""
     engine = services.engine if services is not None else None
@@ -93,6 +112,7 @@ def create_app(services: Services) -> pn.viewable.Viewable:
     fresh = pn.pane.HTML(freshness_html(state, time.time()), css_classes=["fp-freshness"])
     sources = pn.pane.HTML(sources_html(state.sources), css_classes=["fp-sources"])
     state.param.watch(lambda e: setattr(sources, "object", sources_html(e.new)), "sources")
+    redis = pn.pane.HTML(redis_html(_broker_stats(services)), css_classes=["fp-redis-state"])
 
     template = pn.template.FastListTemplate(
         title="fogpanel · fog cluster", theme_toggle=True, sidebar_width=260, design=OfflineFast,
@@ -101,7 +121,8 @@ def create_app(services: Services) -> pn.viewable.Viewable:
         # The busy spinner flips on every document callback: with a feed flushing every tick it
         # cost more than the data updates (profiled); freshness is shown in the sidebar instead.
         busy_indicator=None,
-        sidebar=[pn.pane.Markdown("### Data"), fresh, pn.pane.Markdown("**Sources**"), sources],
+        sidebar=[pn.pane.Markdown("### Data"), fresh, pn.pane.Markdown("**Sources**"), sources,
+                 redis],
         main=[
             pn.Row(parts["live_metrics"], parts["alerts"], sizing_mode="stretch_width"),
             pn.Row(parts["node_status"], parts["topology"], sizing_mode="stretch_width"),
@@ -117,6 +138,9 @@ def create_app(services: Services) -> pn.viewable.Viewable:
             html = freshness_html(state, time.time())
             if html != fresh.object:
                 fresh.object = html
+            link = redis_html(_broker_stats(services))
+            if link != redis.object:
+                redis.object = link
 
         # New data refreshes the indicator; a slow timer only notices silence (stale).
         state.param.watch(refresh, ["last_update", "connected"])
@@ -132,3 +156,7 @@ def create_app(services: Services) -> pn.viewable.Viewable:
         # the collector's full passes (see fogpanel.server.heap).
         pn.state.onload(services.heap.session_built)
     return template
+
+
+def _broker_stats(services: Services) -> dict[str, Any] | None:
+    return services.broker.stats() if services.broker is not None else None
