@@ -225,6 +225,17 @@ async def test_an_agent_report_to_a_follower_reaches_the_leader(spawn, redis_ser
     follower_devices = (await _stats(follower))["agent_devices"]
     assert not any(d.get("id") == "edge-relayed" for d in follower_devices)
 
+    async def in_shared_history() -> list:
+        resp = await AsyncHTTPClient().fetch(
+            f"http://127.0.0.1:{follower}/api/ws/metrics/history"
+            "?metric=device.edge-relayed.cpu_usage&hours=1&step=raw",
+            headers={"Authorization": f"Bearer {_admin()}"}, raise_error=False)
+        return json.loads(resp.body).get("points", []) if resp.code == 200 else []
+
+    # The leader wrote the sample; the follower reads it from the SQLite file they share.
+    points = await _poll(in_shared_history, 10, "the sample in the shared history")
+    assert [p["value"] for p in points] == [42.0]
+
 
 async def test_the_connection_rate_limit_counts_every_process(spawn, redis_server,
                                                               monkeypatch):
