@@ -82,6 +82,16 @@ def _start_server(kind: str, port: int, env: dict[str, str]) -> subprocess.Popen
     return proc
 
 
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited in 15 s (by PID, never by name)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 class Load:
     """The generator processes and the publisher."""
 
@@ -270,12 +280,7 @@ def run_target(kind: str, args: argparse.Namespace, secret: str) -> dict[str, An
             }
     finally:
         load.stop()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_server(proc)
         shutil.rmtree(home, ignore_errors=True)
     return result
 

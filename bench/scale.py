@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ import psutil
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fanout import ROOM, Load, Publisher, _free_port, _phase, _wait_port  # noqa: E402
+from fanout import ROOM, Load, Publisher, _free_port, _phase, _wait_port, stop_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,13 +101,7 @@ def run(processes: int, args: argparse.Namespace, secret: str, redis_port: int,
     finally:
         load.stop()
         for server in servers:
-            server.send_signal(signal.SIGTERM)
-        for server in servers:
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
+            stop_server(server)
         shutil.rmtree(home, ignore_errors=True)
     return {"processes": processes, "redis": bool(processes), "clients": connected,
             "fixed": fixed, "max": flat}

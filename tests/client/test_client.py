@@ -117,18 +117,25 @@ async def test_handlers_states_and_iteration(api, clients):
     assert states == ["connecting", "connected", "closed"]
 
 
-async def test_a_restart_mid_stream_loses_no_room_message(api, front, clients):
-    """Messages published while the server is down arrive after the reconnect, once each and
-    in order (the client subscribes with ``since``)."""
+async def streaming(api: ApiServer, front: FrontEnd, clients: list[FogClient],
+                    count: int) -> tuple[FogClient, list[dict]]:
+    """A client in the nodes room behind ``front`` that has received ``count`` messages."""
     client = FogClient(url(front.port), token=token(), rooms=["nodes"], backoff=FAST)
     clients.append(client)
     got: list[dict] = []
     client.on("node_status_update", got.append)
     await client.connect(timeout=TIMEOUT)
     await wait_until(lambda: api.hub.stats()["rooms"]["nodes"]["subscribers"] == 1)
-    for n in range(10):
+    for n in range(count):
         api.hub.publish("nodes", "node_status_update", {"n": n})
-    await wait_until(lambda: len(got) == 10)
+    await wait_until(lambda: len(got) == count)
+    return client, got
+
+
+async def test_a_restart_mid_stream_loses_no_room_message(api, front, clients):
+    """Messages published while the server is down arrive after the reconnect, once each and
+    in order (the client subscribes with ``since``)."""
+    client, got = await streaming(api, front, clients, 10)
     await front.stop()
     await client.wait_for_state(ClientState.RECONNECTING, timeout=TIMEOUT)
     for n in range(10, 20):
@@ -145,17 +152,9 @@ async def test_a_restart_mid_stream_loses_no_room_message(api, front, clients):
 async def test_a_new_epoch_is_reported_as_a_history_gap(api, front, clients):
     """A server that lost its history (new epoch): the client hears ``history_gap`` and then
     gets the snapshot of the new history."""
-    client = FogClient(url(front.port), token=token(), rooms=["nodes"], backoff=FAST)
-    clients.append(client)
+    client, got = await streaming(api, front, clients, 5)
     gaps: list[dict] = []
-    got: list[dict] = []
     client.on("history_gap", gaps.append)
-    client.on("node_status_update", got.append)
-    await client.connect(timeout=TIMEOUT)
-    await wait_until(lambda: api.hub.stats()["rooms"]["nodes"]["subscribers"] == 1)
-    for n in range(5):
-        api.hub.publish("nodes", "node_status_update", {"n": n})
-    await wait_until(lambda: len(got) == 5)
     await front.stop()
     fresh = build_services(make_settings())
     try:
