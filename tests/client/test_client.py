@@ -351,3 +351,34 @@ async def test_a_stable_connection_resets_the_backoff(api, front, clients):
         front.start(api.services)
         await client.wait_for_state(ClientState.CONNECTED, timeout=TIMEOUT)
     assert client.connections == 4
+
+
+async def test_frames_that_are_not_json_objects_are_skipped(clients, caplog):
+    """A peer that sends garbage between messages (here a bare Tornado server, not fogpanel):
+    the bad frames are logged and skipped, the good ones arrive, the client stays connected."""
+    from tornado.websocket import WebSocketHandler
+
+    class Noisy(WebSocketHandler):
+        def open(self) -> None:
+            self.write_message('{"type":"connection_established","connection_id":"x"}')
+            for frame in ("not json", "[1, 2]", b"\x00binary"):
+                self.write_message(frame, binary=isinstance(frame, bytes))
+            self.write_message('{"type":"node_status_update","room":"nodes","offset":1}')
+
+    sock, port = bind_unused_port()
+    server = HTTPServer(Application([(r"/api/ws/connect", Noisy)]))
+    server.add_sockets([sock])
+    try:
+        client = FogClient(url(port), token=token())
+        clients.append(client)
+        got: list[dict] = []
+        client.on("node_status_update", got.append)
+        with caplog.at_level(logging.WARNING, logger="fogpanel.client"):
+            await client.connect(timeout=TIMEOUT)
+            await wait_until(lambda: len(got) == 1)
+        assert client.state is ClientState.CONNECTED
+        assert any("not JSON" in r.getMessage() for r in caplog.records)
+    finally:
+        await client.disconnect()
+        server.stop()
+        await server.close_all_connections()
