@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tornado.web import RequestHandler
@@ -40,8 +41,8 @@ _DESCRIPTIONS = {
 class JsonHandler(QuietLogMixin, RequestHandler):
     """Base: JSON errors, bearer auth, no tracebacks to clients."""
 
-    def initialize(self, services: Services) -> None:
-        self.services = services
+    def initialize(self, services: Callable[[], Services]) -> None:
+        self.services = services()
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json")
@@ -158,7 +159,7 @@ class PublishHandler(JsonHandler):
 class SubscribeHandler(JsonHandler):
     """``POST /api/ws/subscribe`` and ``/unsubscribe``: subscriptions live on the WebSocket."""
 
-    def initialize(self, services: Services, action: str = "subscribe") -> None:
+    def initialize(self, services: Callable[[], Services], action: str = "subscribe") -> None:
         super().initialize(services)
         self.action = action
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fogpanel.server.http import (
@@ -27,9 +28,17 @@ from fogpanel.server.websocket import ApiSocketHandler
 __all__ = ["build_routes"]
 
 
-def build_routes(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
-    """Tornado URL specs for ``/api/ws/...`` and ``/api/...``, each handler given ``services``."""
-    deps = {"services": services}
+def build_routes(
+    services: Services | Callable[[], Services],
+) -> list[tuple[str, type, dict[str, Any]]]:
+    """Tornado URL specs for ``/api/ws/...`` and ``/api/...``.
+
+    Each handler is given a provider of the services and calls it per request: the route table of
+    ``panel serve --num-procs N`` is built before Tornado forks, and each forked process builds its
+    own services afterwards (a provider such as :func:`~fogpanel.server.services.get_services`).
+    """
+    provider = services if callable(services) else (lambda: services)
+    deps = {"services": provider}
     return [
         (r"/api/ws/connect", ApiSocketHandler, deps),
         (r"/api/ws/streams", StreamsHandler, deps),

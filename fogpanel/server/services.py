@@ -27,7 +27,7 @@ from fogpanel.errors import ConfigError
 from fogpanel.hub import Hub
 from fogpanel.metrics.aggregator import DEFAULT_DETECTORS, Aggregator, parse_detector_rules
 from fogpanel.metrics.engine import MetricsEngine
-from fogpanel.metrics.rules import DEFAULT_RULES, RuleEngine, load_rules
+from fogpanel.metrics.rules import DEFAULT_RULES, Rule, RuleEngine, load_rules
 from fogpanel.metrics.sink import Sample
 from fogpanel.metrics.store import StoreWriter
 from fogpanel.protocol.auth import Verifier
@@ -42,7 +42,9 @@ from fogpanel.server.looplag import LagWindow, monitor
 from fogpanel.sources.cluster import Cluster, build_cluster
 from fogpanel.sources.ingest import Report
 
-__all__ = ["Connection", "Services", "build_services", "get_services", "set_services"]
+__all__ = [
+    "Connection", "Services", "alert_rules", "build_services", "get_services", "set_services",
+]
 
 logger = logging.getLogger("fogpanel.server")
 
@@ -279,18 +281,25 @@ def build_engine(settings: Settings, hub: Hub) -> MetricsEngine:
         if "alerts" in hub.registry.room_set:
             hub.publish("alerts", "alert", alert)
 
+    detectors, thresholds = alert_rules(settings)
+    aggregator = Aggregator(
+        detector_rules=detectors,
+        learn_samples=settings.anomaly_learn_samples, cooldown=settings.anomaly_cooldown)
+    return MetricsEngine(aggregator, writer, publish_alert, rules=RuleEngine(list(thresholds)))
+
+
+def alert_rules(settings: Settings) -> tuple[list[tuple[str, str]], list[Rule]]:
+    """The anomaly detector rules and threshold rules the settings name; a :class:`ConfigError`
+    for a bad spec or rules file (checked before ``panel serve --num-procs`` forks, too)."""
     try:
-        rules = parse_detector_rules(settings.detectors or DEFAULT_DETECTORS)
+        detectors = parse_detector_rules(settings.detectors or DEFAULT_DETECTORS)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    aggregator = Aggregator(
-        detector_rules=rules,
-        learn_samples=settings.anomaly_learn_samples, cooldown=settings.anomaly_cooldown)
     try:
         thresholds = load_rules(settings.rules_file) if settings.rules_file else DEFAULT_RULES
     except (OSError, ValueError) as exc:
         raise ConfigError(f"rules file: {exc}") from None
-    return MetricsEngine(aggregator, writer, publish_alert, rules=RuleEngine(list(thresholds)))
+    return list(detectors), list(thresholds)
 
 
 def _call_later(delay: float, callback: Any) -> None:

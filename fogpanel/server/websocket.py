@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -63,10 +64,10 @@ class ApiSocketHandler(QuietLogMixin, WebSocketHandler):
     # instance dict's keys and gives each handler its own ~1.6 KiB dict.
     __slots__ = ("_claims", "_stream", "_timer", "connection_id", "services", "session")
 
-    def initialize(self, services: Services) -> None:
-        self.services = services
+    def initialize(self, services: Callable[[], Services]) -> None:
+        self.services = services()
         self.session: ApiSession | None = None
-        self.connection_id = services.new_connection_id()
+        self.connection_id = self.services.new_connection_id()
         self._claims: Claims | None = None
         self._timer: object | None = None
         self._stream: Any = None

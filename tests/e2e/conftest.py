@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -62,17 +63,23 @@ def _wait_for_port(proc: subprocess.Popen[str], pattern: str) -> int:
 
 @pytest.fixture
 def spawn(tmp_path: Path) -> Iterator:
-    """Start commands in this checkout with a private FOGPANEL_HOME; kill them after the test."""
+    """Start commands in this checkout with a private FOGPANEL_HOME; kill them after the test.
+
+    Each command leads a process group of its own, killed whole: ``panel serve --num-procs``
+    forks children that outlive their parent.
+    """
     procs: list[subprocess.Popen[str]] = []
 
     def start(args: list[str], pattern: str) -> tuple[subprocess.Popen[str], int]:
         proc = subprocess.Popen(args, cwd=ROOT, env=child_env(tmp_path), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
         procs.append(proc)
         return proc, _wait_for_port(proc, pattern)
 
     yield start
     for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the group is gone already
         proc.wait(TIMEOUT)

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -263,3 +264,66 @@ async def test_the_connection_rate_limit_counts_every_process(spawn, redis_serve
     finally:
         for conn in opened:
             conn.close()
+
+
+PANEL_PROCS = [sys.executable, "-m", "panel", "serve", "app.py", "--plugins",
+               "fogpanel.server.plugin", "--num-procs", "2", "--port", "0",
+               "--address", "127.0.0.1"]
+
+
+async def test_panel_serve_num_procs_forks_processes_that_share_one_leader(
+        spawn, redis_server, monkeypatch):
+    """`panel serve --num-procs 2`: two forked processes, each with services of its own built
+    after the fork, one leader; clients on the shared port get every message once and in order,
+    also when the leader is killed and Tornado forks a replacement."""
+    monkeypatch.setenv("FOGPANEL_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("FOGPANEL_LEADER_TTL", "1.5")
+    monkeypatch.setenv("FOGPANEL_SOURCES", "simulator")
+    parent, port = spawn(PANEL_PROCS, r"Bokeh app running at: http://[\w.]+:(\d+)/app")
+
+    async def cluster(excluding: set[int]) -> dict | None:
+        found = (await _stats(port))["cluster"]
+        pids = {p["pid"] for p in found["processes"]}
+        fine = len(pids) == 2 and found["leaders"] == 1 and not pids & excluding
+        return found if fine else None
+
+    first = await _poll(lambda: cluster({parent.pid}), 20, "two processes, one leader")
+    page = await AsyncHTTPClient().fetch(f"http://127.0.0.1:{port}/app")
+    assert page.code == 200 and b"bokeh" in page.body.lower()
+    clients = [_client(port, f"user-{i}") for i in range(6)]
+    received: dict[int, list[dict]] = {i: [] for i in range(len(clients))}
+    try:
+        for i, client in enumerate(clients):
+            client.on("node_status_update", received[i].append)
+            await client.connect(timeout=10)
+        await wait_until(lambda: all(len(r) >= 5 for r in received.values()), timeout=20)
+        leader = next(p["pid"] for p in first["processes"] if p["leader"])
+        os.kill(leader, signal.SIGKILL)
+        await _poll(lambda: cluster({parent.pid, leader}), 20,
+                    "a new leader and a forked replacement")
+        marks = {i: len(r) for i, r in received.items()}
+        await wait_until(lambda: all(len(received[i]) >= marks[i] + 5 for i in received),
+                         timeout=20)
+    finally:
+        await asyncio.gather(*(c.disconnect() for c in clients))
+    for i, got in received.items():
+        offsets = _offsets(got)
+        assert offsets == list(range(offsets[0], offsets[0] + len(offsets))), (
+            f"client {i}: gaps or duplicates across the failover: {offsets}")
+    texts = [{m["offset"]: json.dumps(m["data"], sort_keys=True) for m in got}
+             for got in received.values()]
+    common = set.intersection(*(set(t) for t in texts))
+    assert len(common) >= 5 and all(t[o] == texts[0][o] for t in texts for o in common)
+
+
+def test_panel_serve_num_procs_without_redis_is_refused(tmp_path):
+    """Several processes without Redis would each run their own hub: refused before forking."""
+    from tests.e2e.conftest import ROOT, child_env
+
+    env = child_env(tmp_path)
+    env.pop("FOGPANEL_REDIS_URL", None)
+    out = subprocess.run(PANEL_PROCS, cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode != 0
+    assert "--num-procs N needs FOGPANEL_REDIS_URL" in out.stderr
+    assert "Bokeh app running" not in out.stdout + out.stderr
