@@ -7,7 +7,8 @@ its deadline, token expiry, rate limits, heartbeats, error codes) live here, wit
 in, so they are tested with a fake clock and no server.
 
 States: ``AWAITING_AUTH`` (opened without ``?token=``, waiting for an ``auth`` message) →
-``READY`` → ``CLOSED``.
+``ADMITTING`` (a valid token arrived; the adapter asks the per-user connection limit, which may
+live in Redis, and answers with :meth:`ApiSession.admitted`) → ``READY`` → ``CLOSED``.
 
 Examples
 --------
@@ -16,8 +17,10 @@ Examples
 >>> [type(a).__name__ for a in s.start(0.0)], s.state.name
 ([], 'AWAITING_AUTH')
 >>> token = mint("k" * 32, sub="ada", ttl=60, now=0.0)
->>> [type(a).__name__ for a in s.receive_text('{"type":"auth","token":"%s"}' % token, 1.0)]
-['Send']
+>>> s.receive_text('{"type":"auth","token":"%s"}' % token, 1.0)
+[Admit(sub='ada')]
+>>> [type(a).__name__ for a in s.admitted(0.0, 1.0)], s.state.name
+(['Send'], 'READY')
 >>> [type(a).__name__ for a in s.receive_text('{"type":"subscribe","rooms":["nodes"]}', 2.0)]
 ['Send', 'Join']
 >>> s.tick(61.0)[-1]
@@ -27,7 +30,7 @@ Close(code=4401, reason='token expired')
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fogpanel import errors
@@ -36,11 +39,12 @@ from fogpanel.protocol.auth import Claims, Verifier
 from fogpanel.protocol.heartbeat import Heartbeat
 from fogpanel.protocol.ratelimit import TokenBucket
 
-__all__ = ["Action", "ApiSession", "Close", "Join", "Leave", "Send", "State"]
+__all__ = ["Action", "Admit", "ApiSession", "Close", "Join", "Leave", "Send", "State"]
 
 
 class State(enum.Enum):
     AWAITING_AUTH = "awaiting_auth"
+    ADMITTING = "admitting"
     READY = "ready"
     CLOSED = "closed"
 
@@ -76,7 +80,21 @@ class Close:
     reason: str
 
 
-Action = Send | Join | Leave | Close
+@dataclass(frozen=True)
+class Admit:
+    """Ask the per-user connection limit about ``sub`` and pass the answer to
+    :meth:`ApiSession.admitted` (frames arriving meanwhile are held, then handled in order)."""
+
+    sub: str
+
+
+Action = Send | Join | Leave | Close | Admit
+
+# Frames a client may send while its admission is being decided; later ones are dropped.
+_HOLD_WHILE_ADMITTING = 32
+
+# States in which the auth deadline runs.
+_UNAUTHENTICATED = frozenset({State.AWAITING_AUTH, State.ADMITTING})
 
 # The streak of rate-limited frames ends after this long without one.
 _STREAK_RESET = 1.0
@@ -100,15 +118,12 @@ class ApiSession:
     epoch
         The hub's history epoch, told to the client in ``connection_established`` and
         ``subscription_confirmed`` so it can ask for catch-up with ``since`` + ``epoch``.
-    admit
-        Called with ``(sub, now)`` when a token arrives by message; returns 0 to admit or the
-        seconds to wait (the per-user connection rate limit, shared by all connections).
     """
 
     __slots__ = (
-        "_admit", "_auth_deadline", "_bucket", "_close_after", "_heartbeat", "_last_strike",
-        "_rooms", "_strikes", "_verifier", "claims", "connection_id", "epoch", "messages_in",
-        "opened_at", "state",
+        "_auth_deadline", "_bucket", "_close_after", "_heartbeat", "_held", "_last_strike",
+        "_pending", "_rooms", "_strikes", "_verifier", "claims", "connection_id", "epoch",
+        "messages_in", "opened_at", "state",
     )
 
     def __init__(
@@ -119,7 +134,6 @@ class ApiSession:
         rooms: Iterable[str],
         now: float,
         claims: Claims | None = None,
-        admit: Callable[[str, float], float] | None = None,
         auth_timeout: float = 5.0,
         ping_interval: float = 30.0,
         idle_timeout: float = 60.0,
@@ -136,7 +150,8 @@ class ApiSession:
         self.messages_in = 0
         self._verifier = verifier
         self._rooms = rooms if isinstance(rooms, frozenset) else frozenset(rooms)
-        self._admit = admit
+        self._pending: Claims | None = None
+        self._held: list[messages.Message] = []
         self._auth_deadline = now + auth_timeout
         self._heartbeat = Heartbeat(ping_interval, idle_timeout, now)
         self._bucket = TokenBucket(messages_per_second, message_burst, now)
@@ -167,7 +182,28 @@ class ApiSession:
             return [self._error(exc, now)]
         if self.state is State.AWAITING_AUTH:
             return self._while_awaiting_auth(msg, now)
+        if self.state is State.ADMITTING:
+            return self._hold(msg, now)
         return self._dispatch(msg, now)
+
+    def admitted(self, wait: float, now: float) -> list[Action]:
+        """The answer to :class:`Admit`: 0 admits (then the held frames are handled), more is
+        the seconds the user must wait (an error, then close 4429)."""
+        if self.state is not State.ADMITTING:
+            return []  # closed meanwhile
+        claims, held = self._pending, self._held
+        self._pending, self._held = None, []
+        if wait > 0:
+            exc = errors.RateLimited("too many connections for this user", retry_after=wait)
+            return [self._error(exc, now, retry_after=round(wait, 3)),
+                    *self._close(errors.CLOSE_RATE_LIMITED, "connection rate limit")]
+        self.claims = claims
+        actions = self._established(now)
+        for msg in held:
+            if self.state is State.CLOSED:
+                break
+            actions += self._dispatch(msg, now)
+        return actions
 
     def receive_binary(self, now: float) -> list[Action]:
         """Handle one inbound binary frame: the API is JSON text only."""
@@ -187,7 +223,7 @@ class ApiSession:
         """Check deadlines: auth timeout, token expiry, idle timeout, server ping."""
         if self.state is State.CLOSED:
             return []
-        if self.state is State.AWAITING_AUTH and now >= self._auth_deadline:
+        if self.state in _UNAUTHENTICATED and now >= self._auth_deadline:
             return self._close(errors.CLOSE_AUTH, "authentication timed out")
         if self.claims is not None and now >= self.claims.exp:
             return [
@@ -204,7 +240,7 @@ class ApiSession:
     def next_deadline(self) -> float:
         """When :meth:`tick` must next be called."""
         deadline = self._heartbeat.next_deadline()
-        if self.state is State.AWAITING_AUTH:
+        if self.state in _UNAUTHENTICATED:
             deadline = min(deadline, self._auth_deadline)
         if self.claims is not None:
             deadline = min(deadline, self.claims.exp)
@@ -259,14 +295,16 @@ class ApiSession:
             self.claims = claims
             return [Send(messages.dump("authenticated", now, sub=claims.sub,
                                        expires_at=messages.iso(claims.exp)))]
-        if self._admit is not None:
-            wait = self._admit(claims.sub, now)
-            if wait > 0:
-                exc = errors.RateLimited("too many connections for this user", retry_after=wait)
-                return [self._error(exc, now, retry_after=round(wait, 3)),
-                        *self._close(errors.CLOSE_RATE_LIMITED, "connection rate limit")]
-        self.claims = claims
-        return self._established(now)
+        self.state = State.ADMITTING
+        self._pending = claims
+        return [Admit(claims.sub)]
+
+    def _hold(self, msg: messages.Message, now: float) -> list[Action]:
+        if len(self._held) >= _HOLD_WHILE_ADMITTING:
+            return [self._error(errors.RateLimited(
+                "too many messages before connection_established; this one was dropped"), now)]
+        self._held.append(msg)
+        return []
 
     def _established(self, now: float) -> list[Action]:
         self.state = State.READY

@@ -27,7 +27,16 @@ from fogpanel.hub import Outbound
 from fogpanel.protocol.auth import Claims
 from fogpanel.protocol.frames import text_frame
 from fogpanel.protocol.messages import iso
-from fogpanel.protocol.session import Action, ApiSession, Close, Join, Leave, Send, State
+from fogpanel.protocol.session import (
+    Action,
+    Admit,
+    ApiSession,
+    Close,
+    Join,
+    Leave,
+    Send,
+    State,
+)
 from fogpanel.server.logs import QuietLogMixin
 from fogpanel.server.services import Services
 
@@ -128,7 +137,6 @@ class ApiSocketHandler(QuietLogMixin, WebSocketHandler):
             rooms=self.services.hub.registry.room_set,
             now=now,
             claims=self._claims,
-            admit=self.services.admit_user,
             auth_timeout=s.auth_timeout,
             ping_interval=s.ping_interval,
             idle_timeout=s.idle_timeout,
@@ -204,6 +212,23 @@ class ApiSocketHandler(QuietLogMixin, WebSocketHandler):
             elif isinstance(action, Close):
                 self.shutdown(action.code, action.reason)
                 return
+            elif isinstance(action, Admit):
+                self._admit(action.sub)
+
+    def _admit(self, sub: str) -> None:
+        """Answer the session's admission question: at once from this process's counter, or
+        from Redis when the count is cluster-wide (the session holds frames meanwhile)."""
+        services, session = self.services, self.session
+        if services.conn_limit is None and session is not None:
+            now = time.time()
+            self._apply(session.admitted(services.admit_user(sub, now), now))
+        else:
+            IOLoop.current().add_callback(self._admit_across_processes, sub)
+
+    async def _admit_across_processes(self, sub: str) -> None:
+        wait = await self.services.admit_connection(sub, time.time())
+        if self.session is not None:
+            self._apply(self.session.admitted(wait, time.time()))
 
     # -- hub subscriber -------------------------------------------------------------------
 

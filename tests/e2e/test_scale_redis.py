@@ -240,8 +240,9 @@ async def test_an_agent_report_to_a_follower_reaches_the_leader(spawn, redis_ser
 
 async def test_the_connection_rate_limit_counts_every_process(spawn, redis_server,
                                                               monkeypatch):
-    """Three connections a minute per user: two on one process and one on the other use the
-    allowance, so a fourth anywhere gets 429 with Retry-After."""
+    """Three connections a minute per user: two on one process and one on the other (its token
+    sent in an auth message) use the allowance, so a fourth anywhere gets 429 with Retry-After
+    at the handshake, or 4429 after an auth message."""
     monkeypatch.setenv("FOGPANEL_REDIS_URL", redis_server.url)
     monkeypatch.setenv("FOGPANEL_SOURCES", "simulator")
     monkeypatch.setenv("FOGPANEL_CONNECTIONS_PER_MINUTE", "3")
@@ -253,14 +254,28 @@ async def test_the_connection_rate_limit_counts_every_process(spawn, redis_serve
     await _poll(both_on_redis, 20, "both processes on Redis")
     token = jwt.encode({"sub": "busy", "exp": int(time.time()) + 600}, SECRET)
     opened = []
+
+    async def by_message(port: int) -> tuple:
+        conn = await websocket_connect(f"ws://127.0.0.1:{port}/api/ws/connect")
+        opened.append(conn)
+        conn.write_message(json.dumps({"type": "auth", "token": token}))
+        conn.write_message(json.dumps({"type": "ping"}))  # held until admitted
+        return conn, json.loads(await conn.read_message())
+
     try:
-        for port in (ports[0], ports[0], ports[1]):
+        for port in (ports[0], ports[0]):
             opened.append(await websocket_connect(
                 f"ws://127.0.0.1:{port}/api/ws/connect?token={token}"))
+        third, reply = await by_message(ports[1])
+        assert reply["type"] == "connection_established"
+        assert json.loads(await third.read_message())["type"] == "pong"
         with pytest.raises(HTTPClientError) as refused:
             await websocket_connect(f"ws://127.0.0.1:{ports[1]}/api/ws/connect?token={token}")
         assert refused.value.code == 429
         assert int(refused.value.response.headers["Retry-After"]) >= 1
+        late, reply = await by_message(ports[0])
+        assert reply["code"] == "rate_limited" and reply["retry_after"] > 0
+        assert await late.read_message() is None and late.close_code == 4429
     finally:
         for conn in opened:
             conn.close()

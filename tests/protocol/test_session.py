@@ -7,7 +7,7 @@ import json
 import pytest
 
 from fogpanel.protocol.auth import Verifier, mint
-from fogpanel.protocol.session import ApiSession, Close, Join, Leave, Send, State
+from fogpanel.protocol.session import Admit, ApiSession, Close, Join, Leave, Send, State
 
 KEY = "k" * 40
 
@@ -44,6 +44,54 @@ def test_auth_deadline_closes_4401():
     assert s.tick(4.9) == []
     assert s.tick(5.0) == [Close(4401, "authentication timed out")]
     assert s.state is State.CLOSED
+
+
+def _auth(s: ApiSession, now: float, sub: str = "ada") -> list:
+    token = mint(KEY, sub=sub, ttl=3600, now=now)
+    return s.receive_text(json.dumps({"type": "auth", "token": token}), now)
+
+
+def test_auth_message_asks_for_admission_and_holds_frames_until_admitted():
+    """A valid auth message yields Admit(sub); frames sent meanwhile are handled, in order,
+    right after connection_established."""
+    s = make(token_ttl=None)
+    assert _auth(s, 1.0) == [Admit("ada")] and s.state is State.ADMITTING
+    assert s.receive_text('{"type":"subscribe","rooms":["nodes"]}', 1.1) == []
+    assert s.receive_text('{"type":"ping"}', 1.2) == []
+    actions = s.admitted(0.0, 1.3)
+    assert [m["type"] for m in sent(actions)] == [
+        "connection_established", "subscription_confirmed", "pong"]
+    assert Join("nodes") in actions and s.state is State.READY
+
+
+def test_refused_admission_errors_with_retry_after_then_closes_4429():
+    s = make(token_ttl=None)
+    _auth(s, 1.0)
+    s.receive_text('{"type":"subscribe","rooms":["nodes"]}', 1.1)
+    actions = s.admitted(12.5, 1.2)
+    (msg,) = sent(actions)
+    assert (msg["code"], msg["retry_after"]) == ("rate_limited", 12.5)
+    assert actions[-1] == Close(4429, "connection rate limit")
+    assert not any(isinstance(a, Join) for a in actions) and s.state is State.CLOSED
+
+
+def test_auth_deadline_still_runs_while_admitting_and_a_late_answer_is_ignored():
+    s = make(token_ttl=None, auth_timeout=5)
+    _auth(s, 1.0)
+    assert s.next_deadline() == 5.0
+    assert s.tick(5.0) == [Close(4401, "authentication timed out")]
+    assert s.admitted(0.0, 5.1) == []
+
+
+def test_frames_held_while_admitting_are_bounded():
+    s = make(token_ttl=None)
+    _auth(s, 1.0)
+    for _ in range(32):
+        assert s.receive_text('{"type":"ping"}', 1.1) == []
+    (msg,) = sent(s.receive_text('{"type":"ping"}', 1.1))
+    assert msg["code"] == "rate_limited"
+    assert [m["type"] for m in sent(s.admitted(0.0, 1.2))] == ["connection_established"] + [
+        "pong"] * 32
 
 
 def test_ping_allowed_before_auth():
