@@ -81,6 +81,7 @@ class RedisBroker:
         self.relayed = 0
         self.connected = False
         self.outages = 0
+        self.failed_attempts = 0  # reads and writes that failed: the retries of an outage
         self.last_error: str | None = None
         self.outage_since: float | None = None
 
@@ -199,6 +200,7 @@ class RedisBroker:
                 self.hub.relay(room, offset, stream_text(fields["m"], offset))
 
     def _outage(self, exc: Exception) -> None:
+        self.failed_attempts += 1
         if self.connected:
             self.connected = False
             self.outages += 1
@@ -213,6 +215,7 @@ class RedisBroker:
 
     def stats(self) -> dict[str, Any]:
         return {"connected": self.connected, "outages": self.outages,
+                "failed_attempts": self.failed_attempts,
                 "outage_since": self.outage_since, "last_error": self.last_error,
                 "submitted": self.submitted, "written": self.written, "relayed": self.relayed,
                 "queued": len(self._queue), "dropped": self.dropped}

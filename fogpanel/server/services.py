@@ -257,9 +257,18 @@ class Services:
             "heap": self.heap.stats(),
             "process": {"id": self.process_id, "pid": os.getpid(),
                         "leader": self.lease.leader if self.lease is not None
-                        else self.runner.running},
+                        else self.runner.running,
+                        "open_fds": _open_fds(), "tasks": len(asyncio.all_tasks())},
             "redis": self.broker.stats() if self.broker is not None else None,
         }
+
+
+def _open_fds() -> int | None:
+    """File descriptors this process holds (Linux), to see connections or sockets leak."""
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return None
 
 
 def _connection_cap(requested: int) -> int:

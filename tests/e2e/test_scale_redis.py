@@ -59,6 +59,13 @@ async def _poll(coro_fn, seconds: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _rss(pid: int) -> int:
+    """Resident memory of a server process, in bytes."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(row for row in status if row.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
 def _client(port: int, sub: str) -> FogClient:
     token = jwt.encode({"sub": sub, "exp": int(time.time()) + 600}, SECRET)
     return FogClient(f"ws://127.0.0.1:{port}/api/ws/connect", token=token, rooms=["nodes"],
@@ -158,9 +165,9 @@ async def test_since_catch_up_works_against_another_process(spawn, redis_server,
 
 
 async def test_a_redis_restart_is_survived(spawn, redis_server, monkeypatch):
-    """Redis goes away: the process keeps its clients, reports the outage, and when Redis is
-    back (empty: a new epoch) it recovers, a leader publishes again, and clients hear a
-    history gap followed by new messages."""
+    """Redis goes away: the process keeps its clients, reports the outage, retries without
+    leaking, and when Redis is back (empty: a new epoch) it recovers, a leader publishes
+    again, and clients hear a history gap followed by new messages."""
     monkeypatch.setenv("FOGPANEL_REDIS_URL", redis_server.url)
     monkeypatch.setenv("FOGPANEL_LEADER_TTL", "1.5")
     monkeypatch.setenv("FOGPANEL_SOURCES", "simulator")
@@ -179,11 +186,28 @@ async def test_a_redis_restart_is_survived(spawn, redis_server, monkeypatch):
         epoch = (await _stats(port))["epoch"]
         redis_server.stop()
 
-        async def outage() -> bool:
-            return not (await _stats(port))["redis"]["connected"]
+        async def outage() -> dict | None:
+            stats = await _stats(port)
+            away = not stats["redis"]["connected"] and not stats["process"]["leader"]
+            return stats if away else None
 
-        await _poll(outage, 15, "the outage in stats")
+        # The outage is in stats and the lease given up (no one can publish through Redis).
+        early = await _poll(outage, 15, "the outage in stats, no leader")
         assert client.state is ClientState.CONNECTED  # local clients keep their connection
+        rss_early = _rss(early["process"]["pid"])
+
+        async def retried_a_while() -> dict | None:
+            stats = await _stats(port)
+            retries = stats["redis"]["failed_attempts"] - early["redis"]["failed_attempts"]
+            return stats if retries >= 6 else None
+
+        # Retrying for a while, with backoff, leaks no socket, task or memory.
+        late = await _poll(retried_a_while, 40, "six more failed attempts")
+        assert late["process"]["open_fds"] <= early["process"]["open_fds"] + 2
+        assert late["process"]["tasks"] <= early["process"]["tasks"] + 2
+        assert late["redis"]["queued"] <= 10_000
+        assert _rss(late["process"]["pid"]) - rss_early < 8 << 20
+        assert client.state is ClientState.CONNECTED
         redis_server.start()
 
         async def recovered() -> bool:
