@@ -26,6 +26,7 @@ human message chosen here.
   - BadParameter            422, a query parameter is missing or invalid (named in ``details``)
   - PayloadTooLarge         413 (ingest bodies over the limit)
   - Overloaded              503 (connection cap reached)
+    - Joining               503, not yet joined the cluster's shared room history (Redis)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ __all__ = [
     "Forbidden",
     "ForbiddenRoom",
     "HistoryGap",
+    "Joining",
     "NotFound",
     "Overloaded",
     "BadParameter",
@@ -222,3 +224,12 @@ class Overloaded(FogpanelError):
 
     code = "overloaded"
     status = 503
+
+
+class Joining(Overloaded):
+    """With Redis: this process has not loaded the cluster's room history yet (it is starting,
+    or was forked to replace one that died). Serving a client now would number its messages in
+    a local history that is about to be replaced; the client retries in a second."""
+
+    code = "joining"
+    retry_after = 1

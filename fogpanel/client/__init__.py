@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fogpanel.client.backoff import Backoff, BackoffPolicy
+from fogpanel.backoff import Backoff, BackoffPolicy
 from fogpanel.client.client import ClientState, FogClient
 
 __all__ = ["Backoff", "BackoffPolicy", "ClientState", "FogClient"]

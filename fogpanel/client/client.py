@@ -34,7 +34,7 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
-from fogpanel.client.backoff import Backoff, BackoffPolicy
+from fogpanel.backoff import Backoff, BackoffPolicy
 from fogpanel.client.cursor import RoomCursor
 from fogpanel.client.outbox import Outbox
 

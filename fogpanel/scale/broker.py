@@ -30,9 +30,10 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from fogpanel.backoff import Backoff, BackoffPolicy
 from fogpanel.hub import Hub
 
-__all__ = ["RedisBroker", "stream_text"]
+__all__ = ["RETRY", "RedisBroker", "stream_text"]
 
 logger = logging.getLogger("fogpanel.scale")
 
@@ -41,6 +42,8 @@ local offset = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], offset .. '-0', 'm', ARGV[1])
 return offset
 """
+# Retries while Redis is away: 0.1 s doubling to 5 s, jittered so processes spread out.
+RETRY = BackoffPolicy(initial=0.1, maximum=5.0)
 _QUEUE_LIMIT = 10_000
 _BATCH = 200
 # A blocking read returns after this long even when nothing arrived, so the relay notices a
@@ -61,11 +64,11 @@ class RedisBroker:
     """One process's link to the shared room history in Redis."""
 
     def __init__(self, url: str, hub: Hub, *, prefix: str = "fogpanel",
-                 retry_max: float = 5.0) -> None:
+                 retry: BackoffPolicy = RETRY) -> None:
         self.url = url
         self.hub = hub
         self.prefix = prefix
-        self.retry_max = retry_max
+        self.retry = retry
         self.redis: aioredis.Redis = aioredis.from_url(url, decode_responses=True,
                                                        socket_connect_timeout=2.0)
         self._relay_conn: aioredis.Redis = aioredis.from_url(url, decode_responses=True,
@@ -80,6 +83,7 @@ class RedisBroker:
         self.written = 0
         self.relayed = 0
         self.connected = False
+        self.started = False  # the history is loaded: from then on the process serves clients
         self.outages = 0
         self.failed_attempts = 0  # reads and writes that failed: the retries of an outage
         self.last_error: str | None = None
@@ -97,7 +101,7 @@ class RedisBroker:
         better reported than waited out)."""
         await self._sync_epoch()
         await self._load_history()
-        self.connected = True
+        self.connected = self.started = True
         self.hub.broker = self
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._write_loop()), loop.create_task(self._relay_loop())]
@@ -130,7 +134,7 @@ class RedisBroker:
         self._wakeup.set()
 
     async def _write_loop(self) -> None:
-        delay = 0.1
+        backoff = Backoff(self.retry)
         while not self._stopping:
             if not self._queue:
                 self._wakeup.clear()
@@ -147,10 +151,9 @@ class RedisBroker:
                 if self._stopping:
                     return
                 self._outage(exc)
-                await asyncio.sleep(delay)  # backoff while Redis is away
-                delay = min(delay * 2, self.retry_max)
+                await asyncio.sleep(backoff.next_delay() or 0.0)  # backoff while Redis is away
                 continue
-            delay = 0.1
+            backoff.reset()
             for _ in batch:
                 self._queue.popleft()
             self.written += len(batch)
@@ -158,7 +161,7 @@ class RedisBroker:
     # -- relaying -------------------------------------------------------------------------------
 
     async def _relay_loop(self) -> None:
-        delay = 0.1
+        backoff = Backoff(self.retry)
         while not self._stopping:
             try:
                 if not self.connected:
@@ -171,10 +174,9 @@ class RedisBroker:
                 if self._stopping:
                     return
                 self._outage(exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max)
+                await asyncio.sleep(backoff.next_delay() or 0.0)  # backoff while Redis is away
                 continue
-            delay = 0.1
+            backoff.reset()
             for stream, entries in answer or ():
                 room = stream.rsplit(":", 1)[1]
                 for entry_id, fields in entries:

@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from fogpanel.backoff import Backoff
+from fogpanel.scale.broker import RETRY
 from fogpanel.sources.ingest import Report
 
 __all__ = ["IngestRelay"]
@@ -65,7 +67,7 @@ class IngestRelay:
             self._task = None
 
     async def _consume(self) -> None:
-        delay = 0.1
+        backoff = Backoff(RETRY)
         while not self._stopping:
             try:
                 last = await self.redis.get(self.done_key) or "0-0"
@@ -77,10 +79,9 @@ class IngestRelay:
                         await self._apply([Report(**r) for r in batch["reports"]], batch["by"])
                         await self.redis.set(self.done_key, entry_id)
                         self.consumed += 1
-                delay = 0.1
+                backoff.reset()
             except RedisError as exc:
                 if self._stopping:
                     return
                 logger.warning("ingest relay: Redis unreachable (%s)", exc)
-                await asyncio.sleep(delay)  # backoff while Redis is away
-                delay = min(delay * 2, 5.0)
+                await asyncio.sleep(backoff.next_delay() or 0.0)  # backoff while Redis is away

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
+from fogpanel.backoff import Backoff, BackoffPolicy
 from fogpanel.config import Settings
 from fogpanel.dashboard.feed import SessionFeed
 from fogpanel.errors import ConfigError
@@ -51,6 +52,9 @@ logger = logging.getLogger("fogpanel.server")
 # File descriptors kept free for HTTP requests, the dashboard, SQLite and logs when the
 # connection cap is derived from RLIMIT_NOFILE.
 _FD_HEADROOM = 1024
+
+# Waiting for Redis at start-up: 0.5 s doubling to 10 s, jittered.
+_START_RETRY = BackoffPolicy(initial=0.5, maximum=10.0)
 
 
 class Connection(Protocol):
@@ -132,16 +136,16 @@ class Services:
 
     async def _run_scaled(self) -> None:
         self.broker = RedisBroker(self.settings.redis_url, self.hub)
-        delay = 0.5
+        backoff = Backoff(_START_RETRY)
         while True:
             try:
                 await self.broker.start()
                 break
             except RedisError as exc:
+                delay = backoff.next_delay() or 0.0
                 logger.error("Redis at FOGPANEL_REDIS_URL unreachable (%s); retrying in %.1f s",
                              exc, delay)
                 await asyncio.sleep(delay)  # backoff until Redis is there
-                delay = min(delay * 2, 10.0)
         self.conn_limit = GlobalConnectionLimit(
             self.broker.redis, self.broker.prefix, self.settings.connections_per_minute)
         relay = self.ingest_relay = IngestRelay(self.broker.redis, self.broker.prefix,
@@ -162,6 +166,11 @@ class Services:
             await self.lease.run()
         finally:
             reporting.cancel()
+
+    def joined(self) -> bool:
+        """Whether API clients can be served: always without Redis; with Redis once the room
+        history has been loaded from it (it stays joined through a later outage)."""
+        return not self.settings.redis_url or self.broker is not None and self.broker.started
 
     def leads(self) -> bool:
         """Whether this process runs the publishers (always, without Redis)."""

@@ -86,7 +86,7 @@ class ApiSocketHandler(QuietLogMixin, WebSocketHandler):
     def _refuse(self, exc: errors.FogpanelError) -> None:
         self.services.refuse(exc.code)
         self.set_status(exc.status)
-        if isinstance(exc, errors.RateLimited):
+        if isinstance(exc, errors.RateLimited | errors.Joining):
             self.set_header("Retry-After", str(max(1, math.ceil(exc.retry_after))))
         if isinstance(exc, errors.AuthError):
             self.set_header("WWW-Authenticate", 'Bearer realm="fogpanel"')
@@ -98,6 +98,8 @@ class ApiSocketHandler(QuietLogMixin, WebSocketHandler):
         services = self.services
         if len(services.connections) >= services.max_connections:
             return self._refuse(errors.Overloaded("the server holds its maximum of connections"))
+        if not services.joined():
+            return self._refuse(errors.Joining("joining the cluster; retry in a second"))
         origin = self.request.headers.get("Origin")
         if origin is not None and not self.check_origin(origin):
             return self._refuse(errors.Forbidden("cross-origin connections are not allowed"))

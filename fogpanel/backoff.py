@@ -1,9 +1,10 @@
-"""Reconnect delays: exponential backoff with full jitter.
+"""Retry delays: exponential backoff with full jitter.
 
 Full jitter (a uniform delay between zero and the exponential ceiling) is what spreads a crowd
-of clients that all lost the same server at the same moment: with plain exponential backoff
-they would all come back together, attempt after attempt. Pure: the random source is a
-parameter, so the schedule is tested without waiting.
+that lost the same peer at the same moment (clients and their server, server processes and
+Redis): with plain exponential backoff they would all come back together, attempt after
+attempt. Pure: the random source is a parameter, so the schedule is tested without waiting.
+Used by :class:`fogpanel.client.FogClient` and by the Redis loops in :mod:`fogpanel.scale`.
 
 Examples
 --------
@@ -28,7 +29,7 @@ __all__ = ["Backoff", "BackoffPolicy"]
 
 @dataclass(frozen=True)
 class BackoffPolicy:
-    """How a client waits between connection attempts.
+    """How to wait between attempts.
 
     ``max_attempts`` bounds consecutive failed attempts (``None``: keep trying, for transient
     failures); a connection that stayed up ``stable_after`` seconds resets the schedule.
@@ -52,7 +53,7 @@ class BackoffPolicy:
 
 
 class Backoff:
-    """The running schedule of one client."""
+    """The running schedule of one retrying loop."""
 
     def __init__(self, policy: BackoffPolicy, rng: random.Random | None = None) -> None:
         self.policy = policy

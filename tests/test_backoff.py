@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from fogpanel.client.backoff import Backoff, BackoffPolicy
+from fogpanel.backoff import Backoff, BackoffPolicy
 from fogpanel.client.cursor import RoomCursor
 from fogpanel.client.outbox import Outbox
 
