@@ -114,3 +114,25 @@ async def _changed(read, old: str) -> bool:
 
 async def _shot_changed(locator, old: bytes) -> bool:
     return (await locator.screenshot()) != old
+
+
+async def test_dashboard_shows_a_redis_outage_and_the_recovery(spawn, browser, redis_server,
+                                                               monkeypatch):
+    """Under scale-out the sidebar tells the operator when Redis is unreachable (the page keeps
+    the process's latest data) and when it is back."""
+    monkeypatch.setenv("FOGPANEL_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("FOGPANEL_LEADER_TTL", "1.5")
+    _, port = spawn([sys.executable, "-m", "fogpanel.cli", "serve", "--port", "0"],
+                    r"dashboard at http://[\d.]+:(\d+)/app")
+    page = await browser.new_page(viewport={"width": 1600, "height": 1200})
+    await page.goto(f"http://127.0.0.1:{port}/app")
+    await page.locator(".fp-fresh[data-fresh=live]").wait_for(timeout=30000)
+    await page.locator(".fp-redis[data-redis=up]").wait_for(timeout=15000)
+    redis_server.stop()
+    down = page.locator(".fp-redis[data-redis=down]")
+    await down.wait_for(timeout=20000)  # the sidebar re-checks at least every 10 s
+    assert "Redis unreachable since" in await down.inner_text()
+    for selector in COMPONENTS:  # the page keeps what it had
+        assert await page.locator(selector).count() >= 1
+    redis_server.start()
+    await page.locator(".fp-redis[data-redis=up]").wait_for(timeout=30000)
