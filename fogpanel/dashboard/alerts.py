@@ -10,6 +10,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.state import SEVERITY_COLORS, DashboardState
 
 __all__ = ["Alerts", "render_alerts"]
@@ -65,8 +66,8 @@ class Alerts(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.badge = pn.pane.HTML("", css_classes=["fp-alert-badge"])
-        self.feed = pn.pane.HTML("", sizing_mode="stretch_width", max_height=420,
+        self.badge = LiveHTML("", css_classes=["fp-alert-badge"])
+        self.feed = LiveHTML("", sizing_mode="stretch_width", max_height=420,
                                  styles={"overflow-y": "auto"}, css_classes=["fp-alert-feed"])
         self.choice = pn.widgets.Select(label="Alert", options={}, width=360)
         self.ack = pn.widgets.Button(label="Acknowledge", color="primary",

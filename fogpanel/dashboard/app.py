@@ -16,6 +16,7 @@ from panel.theme.fast import Fast
 from fogpanel.dashboard.alerts import Alerts
 from fogpanel.dashboard.feed import SessionFeed
 from fogpanel.dashboard.live_metrics import LiveMetrics
+from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.node_status import NodeStatus
 from fogpanel.dashboard.resources import Resources
 from fogpanel.dashboard.state import DashboardState
@@ -109,10 +110,10 @@ def create_app(services: Services) -> pn.viewable.Viewable:
     pn.extension("tabulator", "echarts", notifications=True)
     state = DashboardState(acknowledged=list(services.engine.acknowledged))
     parts = components(state, services)
-    fresh = pn.pane.HTML(freshness_html(state, time.time()), css_classes=["fp-freshness"])
-    sources = pn.pane.HTML(sources_html(state.sources), css_classes=["fp-sources"])
+    fresh = LiveHTML(freshness_html(state, time.time()), css_classes=["fp-freshness"])
+    sources = LiveHTML(sources_html(state.sources), css_classes=["fp-sources"])
     state.param.watch(lambda e: setattr(sources, "object", sources_html(e.new)), "sources")
-    redis = pn.pane.HTML(redis_html(_broker_stats(services)), css_classes=["fp-redis-state"])
+    redis = LiveHTML(redis_html(_broker_stats(services)), css_classes=["fp-redis-state"])
 
     template = pn.template.FastListTemplate(
         title="fogpanel · fog cluster", theme_toggle=True, sidebar_width=260, design=OfflineFast,

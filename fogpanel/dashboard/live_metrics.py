@@ -17,6 +17,7 @@ from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import HEALTH_COLORS, DashboardState
 from fogpanel.dashboard.svg import sparkline
@@ -80,11 +81,11 @@ class LiveMetrics(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self._badge = pn.pane.HTML(health_badge(self.state.health), name="health")
-        self._services = pn.pane.HTML(services_html(self.state.services),
+        self._badge = LiveHTML(health_badge(self.state.health), name="health")
+        self._services = LiveHTML(services_html(self.state.services),
                                       sizing_mode="stretch_width", max_height=220,
                                       styles={"overflow-y": "auto"})
-        self._strip = pn.pane.HTML(self._strip_svg(), css_classes=["fp-health-strip"])
+        self._strip = LiveHTML(self._strip_svg(), css_classes=["fp-health-strip"])
         names = self._metric_names()
         self.picker = pn.widgets.Select(label="Metric", options=names,
                                         value=_default_metric(names), width=320)

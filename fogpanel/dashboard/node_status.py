@@ -8,6 +8,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.svg import sparkline
@@ -62,8 +63,8 @@ class NodeStatus(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.tiles = pn.pane.HTML("", sizing_mode="stretch_width")
-        self._sparks = pn.pane.HTML(sparklines_html(self.state.node_history))
+        self.tiles = LiveHTML("", sizing_mode="stretch_width")
+        self._sparks = LiveHTML(sparklines_html(self.state.node_history))
         self.state.param.watch(self._update, ["betanet", "p2p", "node_history"])
         self._update()
 

@@ -11,6 +11,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.svg import sparkline
@@ -41,7 +42,7 @@ class Resources(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.tiles = pn.pane.HTML("")
+        self.tiles = LiveHTML("")
         self.cpu = pn.indicators.Gauge(label="Avg CPU", value=0, bounds=(0, 100), format="{value}%",
                                        colors=[(0.7, "#2e9e44"), (0.9, "#e6a100"),
                                                (1, "#d62728")], height=180, width=180)
@@ -55,7 +56,7 @@ class Resources(Viewer):
             sizing_mode="stretch_width", formatters={"cpu": bar, "memory": bar, "storage": bar,
                                                      "real": {"type": "tickCross"}},
             css_classes=["fp-device-table"])
-        self.history = pn.pane.HTML(
+        self.history = LiveHTML(
             sparkline([], width=520, height=120, label="Click a device to see its CPU history"),
             css_classes=["fp-device-history"])
         self.table.param.watch(self._show_history, "selection")

@@ -15,6 +15,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.tiles import Tile, tiles_html
@@ -76,9 +77,9 @@ class TaskProgress(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.tiles = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.tiles = LiveHTML("", sizing_mode="stretch_width")
         self.filter = pn.widgets.RadioButtonGroup(label="Status", options=_STATUS, value="all")
-        self.table = pn.pane.HTML(tasks_html([]), sizing_mode="stretch_width", height=300,
+        self.table = LiveHTML(tasks_html([]), sizing_mode="stretch_width", height=300,
                                   styles={"overflow-y": "auto"}, css_classes=["fp-task-table"])
         self.state.param.watch(self._update, ["tasks", "task_summary"])
         self.filter.param.watch(self._update, "value")

@@ -11,6 +11,7 @@ from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.state import DashboardState
 
 __all__ = ["ROLE_COLORS", "Topology", "circle_layout"]
@@ -55,7 +56,7 @@ class Topology(Viewer):
         fig.add_tools(HoverTool(renderers=[nodes], tooltips=[
             ("node", "@id"), ("role", "@role"), ("region", "@region"), ("status", "@status")]))
         self._fig = fig
-        self.info = pn.pane.HTML("", css_classes=["fp-topology-info"])
+        self.info = LiveHTML("", css_classes=["fp-topology-info"])
         self.state.param.watch(self._update, "topology")
         self._update()
 
