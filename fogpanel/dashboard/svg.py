@@ -1,4 +1,5 @@
-"""Small charts as inline SVG: sparklines for the health strip, node rates and device history.
+"""Small charts as inline SVG: sparklines for the health strip, node rates and device history,
+and the fleet's CPU/memory gauges.
 
 Each Bokeh figure adds about thirty models (ranges, scales, axes, tickers, formatters, grids,
 tools) to every session's Document, and every patch the server sends costs time in proportion
@@ -13,15 +14,21 @@ Examples
 (1, True)
 >>> 'data-points="0"' in sparkline([], label="nothing yet")
 True
+>>> 'data-value="41.3"' in gauge("Avg CPU", 41.26)
+True
 """
 
 from __future__ import annotations
 
 import html
+import math
 import time
 from collections.abc import Sequence
 
-__all__ = ["sparkline"]
+__all__ = ["gauge", "sparkline"]
+
+# A gauge turns amber, then red, at these shares of its range.
+GAUGE_BANDS = ((0.9, "#d62728"), (0.7, "#e6a100"), (0.0, "#2e9e44"))
 
 
 def sparkline(points: Sequence[tuple[float, float | None]], *, width: int = 220,
@@ -63,3 +70,24 @@ def sparkline(points: Sequence[tuple[float, float | None]], *, width: int = 220,
 
 def _last(pts: list[tuple[float, float]]) -> str:
     return f" · {pts[-1][1]:.4g}" if pts else ""
+
+
+def gauge(label: str, value: float, *, hi: float = 100.0, unit: str = "%", size: int = 150,
+          bands: tuple[tuple[float, str], ...] = GAUGE_BANDS) -> str:
+    """A half-circle gauge of ``value`` in 0..``hi``, coloured by the band it reaches."""
+    share = max(0.0, min(1.0, float(value) / hi)) if hi else 0.0
+    color = next(c for limit, c in bands if share >= limit)
+    r, cx, cy = size / 2 - 10, size / 2, size / 2 + 4
+    angle = math.pi * (1 - share)
+    x, y = cx + r * math.cos(angle), cy - r * math.sin(angle)
+    arc = f"M {cx - r:.1f} {cy:.1f} A {r:.1f} {r:.1f} 0 0 1"
+    return (f'<svg class="fp-gauge" data-label="{html.escape(label)}" '
+            f'data-value="{round(float(value), 1)}" width="{size}" height="{size // 2 + 34}" '
+            f'role="img" aria-label="{html.escape(label)}">'
+            f'<path d="{arc} {cx + r:.1f} {cy:.1f}" fill="none" stroke="#8884" '
+            f'stroke-width="14"/>'
+            f'<path d="{arc} {x:.1f} {y:.1f}" fill="none" stroke="{color}" stroke-width="14"/>'
+            f'<text x="{cx}" y="{cy - 4}" font-size="20" text-anchor="middle" '
+            f'fill="currentColor">{float(value):.1f}{html.escape(unit)}</text>'
+            f'<text x="{cx}" y="{cy + 22}" font-size="12" text-anchor="middle" '
+            f'fill="currentColor">{html.escape(label)}</text></svg>')

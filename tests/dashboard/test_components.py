@@ -133,10 +133,27 @@ def test_resources_gauges_and_table(state):
                              "status": "busy", "class": "host", "real": True,
                              "source": "host"}],
         "sources": {"simulator": True, "host": True, "agents": 0}}), now=1.0)
-    tiles = view.tiles.object
-    assert 'data-key="devices" data-value="3"' in tiles and 'data-value="2"' in tiles
-    assert view.cpu.value == 41.3 and "2.5" in tiles and view.table.value["real"].tolist() == [True]
+    fleet = view.fleet.object
+    assert 'data-key="devices" data-value="3"' in fleet and 'data-value="2"' in fleet
+    assert 'data-label="Avg CPU" data-value="41.3"' in fleet and "2.5" in fleet
+    (rows,) = view.table.rows
+    assert 'data-device="host-x"' in rows and "<b>real</b>" in rows
     assert state.sources == {"simulator": True, "host": True, "agents": 0}
+
+
+def test_resources_table_sorts_by_the_clicked_header(state):
+    view = Resources(state=state)
+    devices = [{"id": "b-dev", "cpu": 10.0}, {"id": "a-dev", "cpu": 90.0},
+               {"id": "c-dev", "cpu": 50.0}]
+    state.apply(msg("resources", "resource_update", {"devices_details": devices}), now=1.0)
+
+    def order() -> list[str]:
+        return [d["id"] for d in sorted(devices, key=lambda d: view.table.rows[0].index(
+            f'data-device="{d["id"]}"'))]
+
+    assert order() == ["a-dev", "c-dev", "b-dev"]  # busiest first by default
+    view.table.sort = "id"  # what a click on the "device" header sets
+    assert order() == ["a-dev", "b-dev", "c-dev"]
 
 
 def test_topology_graph_and_change_counter(state):

@@ -98,6 +98,22 @@ async def test_dashboard_end_to_end(spawn, browser, monkeypatch):
     await page.locator(".fp-ack button").first.click()
     await page.locator(".fp-alert-feed", has_text="acknowledged").first.wait_for(timeout=5000)
 
+    # The device table: a click on a row shows that device's history, on a header sorts.
+    row = page.locator(".fp-device-row").first
+    await row.wait_for(timeout=15000)
+    device = await row.get_attribute("data-device")
+    await row.click()
+    await page.locator(".fp-device-history", has_text=f"device.{device}.cpu_usage").wait_for(
+        timeout=10000)
+    await page.locator('th[data-sort="id"]').click()
+
+    async def sorted_by_id() -> bool:
+        ids = [await r.get_attribute("data-device")
+               for r in await page.locator(".fp-device-row").all()]
+        return len(ids) > 1 and ids == sorted(ids)
+
+    await _poll(sorted_by_id, 10, "the device rows sorted by id")
+
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     await page.locator("#theme-switch").click()
