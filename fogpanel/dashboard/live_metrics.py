@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, GlyphRenderer, Line
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
@@ -81,11 +81,11 @@ class LiveMetrics(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self._badge = LiveHTML(health_badge(self.state.health), name="health")
+        # The badge and the health strip share one pane (one model, one change per tick).
+        self._header = LiveHTML(self._header_html(), name="health", sizing_mode="stretch_width")
         self._services = LiveHTML(services_html(self.state.services),
-                                      sizing_mode="stretch_width", max_height=220,
-                                      styles={"overflow-y": "auto"})
-        self._strip = LiveHTML(self._strip_svg(), css_classes=["fp-health-strip"])
+                                  sizing_mode="stretch_width", max_height=220,
+                                  styles={"overflow-y": "auto"})
         names = self._metric_names()
         self.picker = pn.widgets.Select(label="Metric", options=names,
                                         value=_default_metric(names), width=320)
@@ -94,7 +94,10 @@ class LiveMetrics(Viewer):
         chart = figure(height=260, x_axis_type="datetime", sizing_mode="stretch_width",
                        title="Metric", toolbar_location="right",
                        tools="xpan,xwheel_zoom,reset,save")
-        chart.line("t", "value", source=self.source, line_width=2)
+        # A renderer built directly: the plotting API would add a selection and a muted copy
+        # of the glyph, models that every session's Document would carry for nothing.
+        chart.renderers.append(GlyphRenderer(data_source=self.source, glyph=Line(
+            x="t", y="value", line_width=2, line_color="#1f77b4")))
         self._chart_fig = chart
         self._chart = pn.pane.Bokeh(chart, sizing_mode="stretch_width")
         self.picker.param.watch(self._reload, "value")
@@ -110,13 +113,15 @@ class LiveMetrics(Viewer):
         return sorted(self.engine.aggregator.series)[:2000] or ["betanet.avg_latency_ms"]
 
     def _on_health(self, *_: Any) -> None:
-        self._badge.object = health_badge(self.state.health)
+        self._header.object = self._header_html()
         self._services.object = services_html(self.state.services)
-        self._strip.object = self._strip_svg()
 
-    def _strip_svg(self) -> str:
-        return sparkline(self.state.health_history, width=300, height=64, color="#2e9e44",
-                         lo=0.0, hi=100.0, label="Health score, last hour")
+    def _header_html(self) -> str:
+        strip = sparkline(self.state.health_history, width=300, height=64, color="#2e9e44",
+                          lo=0.0, hi=100.0, label="Health score, last hour")
+        return (f'<div style="display:flex;gap:16px;align-items:center">'
+                f'{health_badge(self.state.health)}<div class="fp-health-strip">{strip}</div>'
+                f"</div>")
 
     def _reload(self, *_: Any) -> None:
         """Load the chosen range for the chosen metric (store beyond the live window)."""
@@ -152,7 +157,7 @@ class LiveMetrics(Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Card(
-            pn.Row(self._badge, self._strip),
+            self._header,
             self._services,
             pn.Row(self.picker, self.range),
             self._chart,

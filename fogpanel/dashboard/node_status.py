@@ -63,19 +63,17 @@ class NodeStatus(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.tiles = LiveHTML("", sizing_mode="stretch_width")
-        self._sparks = LiveHTML(sparklines_html(self.state.node_history))
+        # One pane for tiles and sparklines: one model and one change per tick, not two.
+        self.body = LiveHTML("", sizing_mode="stretch_width")
         self.state.param.watch(self._update, ["betanet", "p2p", "node_history"])
         self._update()
 
     def _update(self, *_: Any) -> None:
         b, p = self.state.betanet, self.state.p2p
-        self.tiles.object = node_tiles(b, p)
-        self._sparks.object = sparklines_html(self.state.node_history)
+        self.body.object = node_tiles(b, p) + sparklines_html(self.state.node_history)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Card(
-            self.tiles,
-            self._sparks,
+            self.body,
             title="Nodes", sizing_mode="stretch_width", collapsible=False,
             css_classes=["fp-node-status"])

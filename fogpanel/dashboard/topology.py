@@ -7,11 +7,12 @@ from typing import Any
 
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.models import ColumnDataSource, GlyphRenderer, HoverTool, Scatter, Segment
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from fogpanel.dashboard.livehtml import LiveHTML
+from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 
 __all__ = ["ROLE_COLORS", "Topology", "circle_layout"]
@@ -31,6 +32,27 @@ def circle_layout(ids: list[str]) -> dict[str, tuple[float, float]]:
             for i, node in enumerate(sorted(ids))}
 
 
+@shared
+def graph_columns(topo: dict[str, Any]) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """The node and link columns of a topology message, computed once for every session (the
+    sources only ever replace their columns, never patch them in place)."""
+    nodes, links = topo.get("nodes", []), topo.get("links", [])
+    pos = circle_layout([n["id"] for n in nodes])
+    node_columns = {
+        "x": [pos[n["id"]][0] for n in nodes], "y": [pos[n["id"]][1] for n in nodes],
+        "id": [n["id"] for n in nodes], "role": [n.get("role") for n in nodes],
+        "region": [n.get("region") for n in nodes],
+        "status": [n.get("status") for n in nodes],
+        "color": [_DEGRADED if n.get("status") != "healthy"
+                  else ROLE_COLORS.get(n.get("role"), "#7f7f7f") for n in nodes]}
+    shown = [e for e in links if e["source"] in pos and e["target"] in pos]
+    link_columns = {
+        "x0": [pos[e["source"]][0] for e in shown], "y0": [pos[e["source"]][1] for e in shown],
+        "x1": [pos[e["target"]][0] for e in shown], "y1": [pos[e["target"]][1] for e in shown],
+        "latency_ms": [e.get("latency_ms") for e in shown]}
+    return node_columns, link_columns
+
+
 class Topology(Viewer):
     """The overlay network."""
 
@@ -38,21 +60,25 @@ class Topology(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        # No axes or grids (positions mean nothing), and renderers built directly: the
+        # plotting API adds a selection and a muted copy of every glyph, models that each
+        # session's Document would carry for nothing.
         fig = figure(height=380, x_range=(-1.3, 1.3), y_range=(-1.3, 1.3),
                      sizing_mode="stretch_width", toolbar_location="right",
-                     title="Overlay network", tools="pan,wheel_zoom,reset")
-        fig.axis.visible = False
-        fig.grid.visible = False
+                     title="Overlay network", tools="pan,wheel_zoom,reset",
+                     x_axis_type=None, y_axis_type=None)
         # Plain glyphs with positions computed here: each update replaces a source's columns
         # together (a GraphRenderer updates nodes, edges and layout as separate changes).
         self._links = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": [],
                                         "latency_ms": []})
         self._nodes = ColumnDataSource({"x": [], "y": [], "id": [], "role": [], "region": [],
                                         "status": [], "color": []})
-        fig.segment("x0", "y0", "x1", "y1", source=self._links, line_alpha=0.45,
-                    line_width=1.5, color="#8c8c8c")
-        nodes = fig.scatter("x", "y", source=self._nodes, size=16, fill_color="color",
-                            line_color="#333333")
+        fig.renderers.append(GlyphRenderer(data_source=self._links, glyph=Segment(
+            x0="x0", y0="y0", x1="x1", y1="y1", line_alpha=0.45, line_width=1.5,
+            line_color="#8c8c8c")))
+        nodes = GlyphRenderer(data_source=self._nodes, glyph=Scatter(
+            x="x", y="y", size=16, fill_color="color", line_color="#333333"))
+        fig.renderers.append(nodes)
         fig.add_tools(HoverTool(renderers=[nodes], tooltips=[
             ("node", "@id"), ("role", "@role"), ("region", "@region"), ("status", "@status")]))
         self._fig = fig
@@ -63,19 +89,9 @@ class Topology(Viewer):
     def _update(self, *_: Any) -> None:
         topo = self.state.topology
         nodes, links = topo.get("nodes", []), topo.get("links", [])
-        pos = circle_layout([n["id"] for n in nodes])
-        self._nodes.data = {
-            "x": [pos[n["id"]][0] for n in nodes], "y": [pos[n["id"]][1] for n in nodes],
-            "id": [n["id"] for n in nodes], "role": [n.get("role") for n in nodes],
-            "region": [n.get("region") for n in nodes],
-            "status": [n.get("status") for n in nodes],
-            "color": [_DEGRADED if n.get("status") != "healthy"
-                      else ROLE_COLORS.get(n.get("role"), "#7f7f7f") for n in nodes]}
-        shown = [e for e in links if e["source"] in pos and e["target"] in pos]
-        self._links.data = {
-            "x0": [pos[e["source"]][0] for e in shown], "y0": [pos[e["source"]][1] for e in shown],
-            "x1": [pos[e["target"]][0] for e in shown], "y1": [pos[e["target"]][1] for e in shown],
-            "latency_ms": [e.get("latency_ms") for e in shown]}
+        node_columns, link_columns = graph_columns(topo)
+        self._nodes.data = dict(node_columns)
+        self._links.data = dict(link_columns)
         n = len(nodes)
         density = 2 * len(links) / (n * (n - 1)) if n > 1 else 0.0
         self.info.object = (

@@ -38,11 +38,11 @@ def test_live_metrics_health_colours_and_services(state):
                      "p2p-router": {"status": "healthy", "last_check": "x",
                                     "response_time_ms": 1.0, "consecutive_failures": 0,
                                     "uptime_1h": 100.0}}}), now=10.0)
-    assert 'data-status="degraded"' in view._badge.object and "#e6a100" in view._badge.object
+    assert 'data-status="degraded"' in view._header.object and "#e6a100" in view._header.object
     services = view._services.object
     assert services.index("p2p-router") < services.index("scheduler")
     assert 'data-status="degraded"' in services and "90.0" in services
-    assert 'data-points="1"' in view._strip.object
+    assert 'data-points="1"' in view._header.object
     assert "#d62728" in health_badge({"status": "unhealthy"})
 
 
@@ -55,14 +55,14 @@ def test_node_status_figures_and_sparklines(state):
                         "packets_per_second": 900.0},
             "p2p": {"connected_peers": 14, "messages_sent_per_second": 55.5,
                     "messages_received_per_second": 54.0}}), now=float(i))
-    tiles = view.tiles.object
+    tiles = view.body.object
     assert 'data-key="active" data-value="12"' in tiles
     assert 'data-key="connections" data-value="30"' in tiles
-    assert 'data-key="latency" data-value="150.0"' in view.tiles.object
-    assert "#e6a100" in view.tiles.object  # 150 ms is over the warning threshold
+    assert 'data-key="latency" data-value="150.0"' in view.body.object
+    assert "#e6a100" in view.body.object  # 150 ms is over the warning threshold
     assert 'data-key="sent" data-value="55.5"' in tiles
-    assert view._sparks.object.count('data-points="2"') == 2
-    assert "latency ms · 150" in view._sparks.object
+    assert view.body.object.count('data-points="2"') == 2
+    assert "latency ms · 150" in view.body.object
 
 
 def test_task_progress_tiles_filter_and_order(state):
