@@ -24,7 +24,9 @@ from fogpanel.dashboard.task_progress import TaskProgress
 from fogpanel.dashboard.topology import Topology
 from fogpanel.server.services import Services
 
-__all__ = ["OfflineFast", "components", "create_app", "freshness_html", "redis_html"]
+__all__ = [
+    "OfflineFast", "components", "create_app", "freshness_html", "redis_html", "sidebar_html",
+]
 
 
 def _offline_fast() -> type[Fast]:
@@ -92,6 +94,13 @@ def redis_html(broker_stats: dict[str, Any] | None) -> str:
             f"since {at}: showing this process's latest data</div>")
 
 
+def sidebar_html(state: DashboardState, broker_stats: dict[str, Any] | None, now: float) -> str:
+    """Freshness, live sources and (under scale-out) the Redis link."""
+    return (f'<h3>Data</h3><div class="fp-freshness">{freshness_html(state, now)}</div>'
+            f'<b>Sources</b><div class="fp-sources">{sources_html(state.sources)}</div>'
+            f"{redis_html(broker_stats)}")
+
+
 def components(state: DashboardState, services: Services | None) -> dict[str, Any]:
     """The six components over one state (shared by the app and notebooks)."""
     engine = services.engine if services is not None else None
@@ -107,13 +116,12 @@ def components(state: DashboardState, services: Services | None) -> dict[str, An
 
 def create_app(services: Services) -> pn.viewable.Viewable:
     """The page for one session."""
-    pn.extension("tabulator", "echarts", notifications=True)
+    pn.extension(notifications=True)
     state = DashboardState(acknowledged=list(services.engine.acknowledged))
     parts = components(state, services)
-    fresh = LiveHTML(freshness_html(state, time.time()), css_classes=["fp-freshness"])
-    sources = LiveHTML(sources_html(state.sources), css_classes=["fp-sources"])
-    state.param.watch(lambda e: setattr(sources, "object", sources_html(e.new)), "sources")
-    redis = LiveHTML(redis_html(_broker_stats(services)), css_classes=["fp-redis-state"])
+    # The whole sidebar is one pane: one model, one change when anything in it changes.
+    sidebar = LiveHTML(sidebar_html(state, _broker_stats(services), time.time()),
+                       css_classes=["fp-sidebar"])
 
     template = pn.template.FastListTemplate(
         title="fogpanel · fog cluster", theme_toggle=True, sidebar_width=260, design=OfflineFast,
@@ -122,8 +130,7 @@ def create_app(services: Services) -> pn.viewable.Viewable:
         # The busy spinner flips on every document callback: with a feed flushing every tick it
         # cost more than the data updates (profiled); freshness is shown in the sidebar instead.
         busy_indicator=None,
-        sidebar=[pn.pane.Markdown("### Data"), fresh, pn.pane.Markdown("**Sources**"), sources,
-                 redis],
+        sidebar=[sidebar],
         main=[
             pn.Row(parts["live_metrics"], parts["alerts"], sizing_mode="stretch_width"),
             pn.Row(parts["node_status"], parts["topology"], sizing_mode="stretch_width"),
@@ -136,15 +143,12 @@ def create_app(services: Services) -> pn.viewable.Viewable:
         feed.start(services.hub.rooms)
 
         def refresh(*_: Any) -> None:
-            html = freshness_html(state, time.time())
-            if html != fresh.object:
-                fresh.object = html
-            link = redis_html(_broker_stats(services))
-            if link != redis.object:
-                redis.object = link
+            html = sidebar_html(state, _broker_stats(services), time.time())
+            if html != sidebar.object:
+                sidebar.object = html
 
         # New data refreshes the indicator; a slow timer only notices silence (stale).
-        state.param.watch(refresh, ["last_update", "connected"])
+        state.param.watch(refresh, ["last_update", "connected", "sources"])
         callback = pn.state.add_periodic_callback(refresh, period=10_000)
 
         def destroyed(_ctx: Any) -> None:

@@ -8,6 +8,7 @@ import pytest
 from bokeh.document import Document
 
 from fogpanel.dashboard.alerts import Alerts, render_alerts
+from fogpanel.dashboard.app import sidebar_html
 from fogpanel.dashboard.feed import SessionFeed
 from fogpanel.dashboard.live_metrics import LiveMetrics, health_badge
 from fogpanel.dashboard.node_status import NodeStatus
@@ -216,3 +217,16 @@ def test_feed_spreads_ticks_but_hurries_alerts():
     doc.timers[1][1]()  # the urgent flush applies everything buffered so far
     assert state.alerts[0]["alert_id"] == "a" and state.task_summary == {"total": 2}
     feed.stop()
+
+
+def test_sidebar_shows_freshness_sources_and_redis(state):
+    """Live after data, stale 30 s later; live sources; the Redis link only under scale-out."""
+    assert 'data-fresh="waiting"' in sidebar_html(state, None, now=0.0)
+    state.apply(msg("resources", "resource_update",
+                    {"sources": {"simulator": True, "host": False, "agents": 2}}), now=100.0)
+    html = sidebar_html(state, None, now=101.0)
+    assert 'data-fresh="live"' in html and "fp-redis" not in html
+    assert '<li class="fp-source" data-on="false">' in html and "agents (2)" in html
+    assert 'data-fresh="stale"' in sidebar_html(state, None, now=131.0)
+    down = sidebar_html(state, {"connected": False, "outage_since": 90.0}, now=101.0)
+    assert 'data-redis="down"' in down

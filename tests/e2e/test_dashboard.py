@@ -102,7 +102,8 @@ async def test_dashboard_end_to_end(spawn, browser, monkeypatch):
     row = page.locator(".fp-device-row").first
     await row.wait_for(timeout=15000)
     device = await row.get_attribute("data-device")
-    await row.click()
+    # Rows are re-rendered (and re-sorted by CPU) on every tick: click this device's row.
+    await page.locator(f'.fp-device-row[data-device="{device}"]').click()
     await page.locator(".fp-device-history", has_text=f"device.{device}.cpu_usage").wait_for(
         timeout=10000)
     await page.locator('th[data-sort="id"]').click()
