@@ -21,6 +21,7 @@ from fogpanel.dashboard.node_status import NodeStatus
 from fogpanel.dashboard.resources import Resources
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.task_progress import TaskProgress
+from fogpanel.dashboard.timeline import timelines_for
 from fogpanel.dashboard.topology import Topology
 from fogpanel.server.services import Services
 
@@ -117,7 +118,8 @@ def components(state: DashboardState, services: Services | None) -> dict[str, An
 def create_app(services: Services) -> pn.viewable.Viewable:
     """The page for one session."""
     pn.extension(notifications=True)
-    state = DashboardState(acknowledged=list(services.engine.acknowledged))
+    state = DashboardState(acknowledged=list(services.engine.acknowledged),
+                           timelines=timelines_for(services.hub))
     parts = components(state, services)
     # The whole sidebar is one pane: one model, one change when anything in it changes.
     sidebar = LiveHTML(sidebar_html(state, _broker_stats(services), time.time()),

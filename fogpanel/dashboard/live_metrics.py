@@ -73,6 +73,15 @@ def _cell(value: Any) -> str:
     return html.escape(str(value))
 
 
+@shared
+def header_html(health: dict[str, Any], history: list[tuple[float, float | None]]) -> str:
+    """The health badge beside the last hour's health strip."""
+    strip = sparkline(history, width=300, height=64, color="#2e9e44", lo=0.0, hi=100.0,
+                      label="Health score, last hour")
+    return (f'<div style="display:flex;gap:16px;align-items:center">'
+            f'{health_badge(health)}<div class="fp-health-strip">{strip}</div></div>')
+
+
 class LiveMetrics(Viewer):
     """Health, services and a live chart of a chosen metric."""
 
@@ -117,11 +126,7 @@ class LiveMetrics(Viewer):
         self._services.object = services_html(self.state.services)
 
     def _header_html(self) -> str:
-        strip = sparkline(self.state.health_history, width=300, height=64, color="#2e9e44",
-                          lo=0.0, hi=100.0, label="Health score, last hour")
-        return (f'<div style="display:flex;gap:16px;align-items:center">'
-                f'{health_badge(self.state.health)}<div class="fp-health-strip">{strip}</div>'
-                f"</div>")
+        return header_html(self.state.health, self.state.health_history)
 
     def _reload(self, *_: Any) -> None:
         """Load the chosen range for the chosen metric (store beyond the live window)."""

@@ -56,6 +56,12 @@ def node_tiles(b: dict[str, Any], p: dict[str, Any]) -> str:
              "{:,.1f}", size="20pt")])
 
 
+@shared
+def node_body(betanet: dict[str, Any], p2p: dict[str, Any],
+              history: list[tuple[float, float, float]]) -> str:
+    return node_tiles(betanet, p2p) + sparklines_html(history)
+
+
 class NodeStatus(Viewer):
     """Betanet mixnodes and P2P peers."""
 
@@ -70,7 +76,7 @@ class NodeStatus(Viewer):
 
     def _update(self, *_: Any) -> None:
         b, p = self.state.betanet, self.state.p2p
-        self.body.object = node_tiles(b, p) + sparklines_html(self.state.node_history)
+        self.body.object = node_body(b, p, self.state.node_history)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Card(

@@ -24,12 +24,13 @@ from typing import Any
 
 import param
 
+from fogpanel.dashboard.timeline import HISTORY, Timelines
+
 __all__ = ["HEALTH_COLORS", "SEVERITY_COLORS", "DashboardState"]
 
 HEALTH_COLORS = {"healthy": "#2e9e44", "degraded": "#e6a100", "unhealthy": "#d62728"}
 SEVERITY_COLORS = {"critical": "#d62728", "warning": "#e6a100", "info": "#1f77b4"}
 _MAX_ALERTS = 100
-_HISTORY = 360  # health strip: one point per metrics tick, an hour at 10 s
 
 
 class DashboardState(param.Parameterized):
@@ -57,6 +58,15 @@ class DashboardState(param.Parameterized):
     last_update = param.Number(default=None, allow_None=True,
                                doc="When the last message arrived (epoch seconds).")
     connected = param.Boolean(default=True, doc="Whether the feed is subscribed.")
+    timelines = param.ClassSelector(class_=Timelines, default=None, allow_None=True,
+                                    precedence=-1, doc="""
+        The process's shared histories (a served session); None keeps this state's own.""")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        if self.timelines is not None:  # start from what the process has seen
+            self.health_history = self.timelines.get("health")
+            self.node_history = self.timelines.get("nodes")
 
     def apply(self, message: dict[str, Any], now: float) -> None:
         """Fold one room message into the state."""
@@ -97,17 +107,20 @@ class DashboardState(param.Parameterized):
     def _apply_metrics(self, data: dict[str, Any], now: float) -> None:
         self.health = data.get("composite_health", self.health)
         self.services = data.get("services", {})
-        history = deque(self.health_history, maxlen=_HISTORY)
-        history.append((now, self.health.get("score")))
-        self.health_history = list(history)
+        self.health_history = self._extend("health", data, (now, self.health.get("score")),
+                                           self.health_history)
 
     def _apply_nodes(self, data: dict[str, Any], now: float) -> None:
         self.betanet = data.get("betanet", {})
         self.p2p = data.get("p2p", {})
-        history = deque(self.node_history, maxlen=_HISTORY)
-        history.append((now, self.betanet.get("avg_latency_ms", 0.0),
-                        self.p2p.get("messages_sent_per_second", 0.0)))
-        self.node_history = list(history)
+        self.node_history = self._extend(
+            "nodes", data, (now, self.betanet.get("avg_latency_ms", 0.0),
+                            self.p2p.get("messages_sent_per_second", 0.0)), self.node_history)
+
+    def _extend(self, name: str, data: object, point: Any, current: list[Any]) -> list[Any]:
+        if self.timelines is not None:
+            return self.timelines.add(name, data, point)
+        return (current + [point])[-HISTORY:]
 
     def _apply_tasks(self, data: dict[str, Any], now: float) -> None:
         self.tasks = data.get("tasks", [])

@@ -15,6 +15,7 @@ from fogpanel.dashboard.node_status import NodeStatus
 from fogpanel.dashboard.resources import Resources
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.task_progress import TaskProgress, tasks_frame
+from fogpanel.dashboard.timeline import Timelines
 from fogpanel.dashboard.topology import Topology
 from fogpanel.hub import Hub
 
@@ -230,3 +231,22 @@ def test_sidebar_shows_freshness_sources_and_redis(state):
     assert 'data-fresh="stale"' in sidebar_html(state, None, now=131.0)
     down = sidebar_html(state, {"connected": False, "outage_since": 90.0}, now=101.0)
     assert 'data-redis="down"' in down
+
+
+def test_sessions_of_a_process_share_their_histories():
+    """Two sessions applying the same messages hold one health history (one list, rendered
+    once); a session opened later starts with it instead of an empty strip."""
+    timelines = Timelines()
+    first, second = DashboardState(timelines=timelines), DashboardState(timelines=timelines)
+    for i in range(3):
+        message = msg("metrics", "metrics_update",
+                      {"composite_health": {"status": "healthy", "score": 90 + i}})
+        first.apply(message, now=float(i))
+        second.apply(message, now=i + 0.5)  # the same message, a little later
+    assert first.health_history is second.health_history
+    assert [score for _, score in first.health_history] == [90, 91, 92]
+    late = DashboardState(timelines=timelines)
+    assert late.health_history == first.health_history
+    alone = DashboardState()  # a notebook's state keeps its own
+    alone.apply(message, now=9.0)
+    assert alone.health_history == [(9.0, 92)]
