@@ -148,10 +148,7 @@ class RedisBroker:
                                        args=[text, self.hub.history_size], client=pipe)
                 await pipe.execute()
             except RedisError as exc:
-                if self._stopping:
-                    return
-                self._outage(exc)
-                await asyncio.sleep(backoff.next_delay() or 0.0)  # backoff while Redis is away
+                await self._after_failure(exc, backoff)
                 continue
             backoff.reset()
             for _ in batch:
@@ -171,10 +168,7 @@ class RedisBroker:
                            for room in self.hub.rooms}
                 answer = await self._relay_conn.xread(streams, count=500, block=_BLOCK_MS)
             except RedisError as exc:
-                if self._stopping:
-                    return
-                self._outage(exc)
-                await asyncio.sleep(backoff.next_delay() or 0.0)  # backoff while Redis is away
+                await self._after_failure(exc, backoff)
                 continue
             backoff.reset()
             for stream, entries in answer or ():
@@ -183,6 +177,14 @@ class RedisBroker:
                     offset = int(entry_id.split("-", 1)[0])
                     self.hub.relay(room, offset, stream_text(fields["m"], offset))
                     self.relayed += 1
+
+    async def _after_failure(self, exc: RedisError, backoff: Backoff) -> None:
+        """A read or write failed: count the outage (unless stopping) and wait out the backoff;
+        the loops then check ``_stopping`` again."""
+        if self._stopping:
+            return
+        self._outage(exc)
+        await asyncio.sleep(backoff.next_delay() or 0.0)  # backoff while Redis is away
 
     async def _sync_epoch(self) -> None:
         """Adopt Redis's epoch, creating it when there is none (a new or emptied Redis)."""
