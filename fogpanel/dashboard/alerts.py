@@ -10,6 +10,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.card import card
 from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.state import SEVERITY_COLORS, DashboardState
 
@@ -125,6 +126,5 @@ class Alerts(Viewer):
         self.message.object = f"Silenced for 1 h ({silence.id}): {matcher}"
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Card(self.badge, pn.Row(self.choice, self.ack, self.silence), self.message,
-                       self.feed, title="Alerts", sizing_mode="stretch_width",
-                       collapsible=False, css_classes=["fp-alerts"])
+        return card("Alerts", self.badge, pn.Row(self.choice, self.ack, self.silence),
+                    self.message, self.feed, css_class="fp-alerts")

@@ -13,10 +13,19 @@ from typing import Any
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, GlyphRenderer, Line
+from bokeh.models import (
+    AdaptiveTicker,
+    ColumnDataSource,
+    DatetimeTicker,
+    DaysTicker,
+    GlyphRenderer,
+    Line,
+    MonthsTicker,
+)
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.card import card
 from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import HEALTH_COLORS, DashboardState
@@ -73,6 +82,24 @@ def _cell(value: Any) -> str:
     return html.escape(str(value))
 
 
+def time_ticker() -> DatetimeTicker:
+    """Tick spacings for 5 minutes to 7 days (and zooming out to months). Bokeh's default
+    datetime ticker carries twelve tickers, from milliseconds to years, each a model in every
+    session's Document."""
+    return DatetimeTicker(tickers=[
+        # Milliseconds: BokehJS needs a ticker down to 0 (an empty chart has a tiny range).
+        AdaptiveTicker(mantissas=[1, 2, 5], base=10, min_interval=0, max_interval=500,
+                       num_minor_ticks=0),
+        AdaptiveTicker(mantissas=[1, 2, 5, 10, 15, 20, 30], base=60, min_interval=1_000,
+                       max_interval=30 * 60_000, num_minor_ticks=0),
+        AdaptiveTicker(mantissas=[1, 2, 4, 6, 8, 12], base=24, min_interval=3_600_000,
+                       max_interval=12 * 3_600_000, num_minor_ticks=0),
+        DaysTicker(days=list(range(1, 32))),
+        DaysTicker(days=[1, 8, 15, 22]),
+        MonthsTicker(months=list(range(12))),
+    ])
+
+
 @shared
 def header_html(health: dict[str, Any], history: list[tuple[float, float | None]]) -> str:
     """The health badge beside the last hour's health strip."""
@@ -103,6 +130,7 @@ class LiveMetrics(Viewer):
         chart = figure(height=260, x_axis_type="datetime", sizing_mode="stretch_width",
                        title="Metric", toolbar_location="right",
                        tools="xpan,xwheel_zoom,reset,save")
+        chart.xaxis.ticker = time_ticker()
         # A renderer built directly: the plotting API would add a selection and a muted copy
         # of the glyph, models that every session's Document would carry for nothing.
         chart.renderers.append(GlyphRenderer(data_source=self.source, glyph=Line(
@@ -161,13 +189,8 @@ class LiveMetrics(Viewer):
                            rollover=_ROLLOVER)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Card(
-            self._header,
-            self._services,
-            pn.Row(self.picker, self.range),
-            self._chart,
-            title="Live metrics", sizing_mode="stretch_width", collapsible=False,
-            css_classes=["fp-live-metrics"])
+        return card("Live metrics", self._header, self._services,
+                    pn.Row(self.picker, self.range), self._chart, css_class="fp-live-metrics")
 
 
 def _default_metric(names: list[str]) -> str:

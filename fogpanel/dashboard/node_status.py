@@ -8,6 +8,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.card import card
 from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
@@ -79,7 +80,4 @@ class NodeStatus(Viewer):
         self.body.object = node_body(b, p, self.state.node_history)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Card(
-            self.body,
-            title="Nodes", sizing_mode="stretch_width", collapsible=False,
-            css_classes=["fp-node-status"])
+        return card("Nodes", self.body, css_class="fp-node-status")

@@ -10,6 +10,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.card import card
 from fogpanel.dashboard.devices import DeviceTable, device_rows
 from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.memo import shared
@@ -77,6 +78,4 @@ class Resources(Viewer):
                                         label=f"{name}, last hour")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Card(self.fleet, self.table, self.history,
-                       title="Resources", sizing_mode="stretch_width", collapsible=False,
-                       css_classes=["fp-resources"])
+        return card("Resources", self.fleet, self.table, self.history, css_class="fp-resources")

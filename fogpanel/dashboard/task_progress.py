@@ -15,6 +15,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.card import card
 from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
@@ -90,6 +91,4 @@ class TaskProgress(Viewer):
         self.table.object = tasks_html(self.state.tasks, self.filter.value)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Card(self.tiles, self.filter, self.table,
-                       title="Tasks", sizing_mode="stretch_width", collapsible=False,
-                       css_classes=["fp-task-progress"])
+        return card("Tasks", self.tiles, self.filter, self.table, css_class="fp-task-progress")

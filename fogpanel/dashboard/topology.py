@@ -11,6 +11,7 @@ from bokeh.models import ColumnDataSource, GlyphRenderer, HoverTool, Scatter, Se
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
+from fogpanel.dashboard.card import card
 from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
@@ -101,6 +102,5 @@ class Topology(Viewer):
             f"({self.state.topology_changes} seen in this session)</span>")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Card(self.info, pn.pane.Bokeh(self._fig, sizing_mode="stretch_width"),
-                       title="Topology", sizing_mode="stretch_width", collapsible=False,
-                       css_classes=["fp-topology"])
+        return card("Topology", self.info, pn.pane.Bokeh(self._fig, sizing_mode="stretch_width"),
+                    css_class="fp-topology")
