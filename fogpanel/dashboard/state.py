@@ -24,7 +24,7 @@ from typing import Any
 
 import param
 
-from fogpanel.dashboard.timeline import HISTORY, Timelines
+from fogpanel.dashboard.timeline import Timelines
 
 __all__ = ["HEALTH_COLORS", "SEVERITY_COLORS", "DashboardState"]
 
@@ -60,11 +60,13 @@ class DashboardState(param.Parameterized):
     connected = param.Boolean(default=True, doc="Whether the feed is subscribed.")
     timelines = param.ClassSelector(class_=Timelines, default=None, allow_None=True,
                                     precedence=-1, doc="""
-        The process's shared histories (a served session); None keeps this state's own.""")
+        The process's shared histories (a served session); by default this state's own.""")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        if self.timelines is not None:  # start from what the process has seen
+        if self.timelines is None:
+            self.timelines = Timelines()
+        else:  # start from what the process has seen
             self.health_history = self.timelines.get("health")
             self.node_history = self.timelines.get("nodes")
 
@@ -107,20 +109,14 @@ class DashboardState(param.Parameterized):
     def _apply_metrics(self, data: dict[str, Any], now: float) -> None:
         self.health = data.get("composite_health", self.health)
         self.services = data.get("services", {})
-        self.health_history = self._extend("health", data, (now, self.health.get("score")),
-                                           self.health_history)
+        self.health_history = self.timelines.add("health", data, (now, self.health.get("score")))
 
     def _apply_nodes(self, data: dict[str, Any], now: float) -> None:
         self.betanet = data.get("betanet", {})
         self.p2p = data.get("p2p", {})
-        self.node_history = self._extend(
+        self.node_history = self.timelines.add(
             "nodes", data, (now, self.betanet.get("avg_latency_ms", 0.0),
-                            self.p2p.get("messages_sent_per_second", 0.0)), self.node_history)
-
-    def _extend(self, name: str, data: object, point: Any, current: list[Any]) -> list[Any]:
-        if self.timelines is not None:
-            return self.timelines.add(name, data, point)
-        return (current + [point])[-HISTORY:]
+                            self.p2p.get("messages_sent_per_second", 0.0)))
 
     def _apply_tasks(self, data: dict[str, Any], now: float) -> None:
         self.tasks = data.get("tasks", [])
