@@ -14,6 +14,7 @@ import panel as pn
 from panel.theme.fast import Fast
 
 from fogpanel.dashboard.alerts import Alerts
+from fogpanel.dashboard.compact import release_empty_defaults
 from fogpanel.dashboard.feed import SessionFeed
 from fogpanel.dashboard.live_metrics import LiveMetrics
 from fogpanel.dashboard.livehtml import LiveHTML
@@ -159,9 +160,15 @@ def create_app(services: Services) -> pn.viewable.Viewable:
             services.heap.session_closed()
 
         pn.state.on_session_destroyed(destroyed)
-        # Once the page has rendered, this session's objects are long-lived: freeze them out of
-        # the collector's full passes (see fogpanel.server.heap).
-        pn.state.onload(services.heap.session_built)
+
+        def built() -> None:
+            # Once the page has rendered: release Bokeh's empty default containers (see
+            # fogpanel.dashboard.compact), then freeze this session's long-lived objects out of
+            # the collector's full passes (see fogpanel.server.heap).
+            release_empty_defaults(doc.models)
+            services.heap.session_built()
+
+        pn.state.onload(built)
     return template
 
 
