@@ -1,5 +1,10 @@
 """Alerts: live feed (newest first), severity colours and icons, anomaly details, acknowledge
-and silence, a count badge, and a notification when a critical alert arrives."""
+and silence, a count badge, and a notification when a critical alert arrives.
+
+The card is one :class:`~fogpanel.dashboard.htmlcard.HTMLCard`: every alert carries its own
+acknowledge and silence buttons, whose clicks come back as ``ack``/``silence`` actions with the
+alert's id.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,16 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
-from fogpanel.dashboard.card import card
-from fogpanel.dashboard.livehtml import LiveHTML
+from fogpanel.dashboard.card import BOX, title_html
+from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.state import SEVERITY_COLORS, DashboardState
 
-__all__ = ["Alerts", "render_alerts"]
+__all__ = ["Alerts", "badge_html", "render_alerts"]
 
 # Plain symbols: emoji fonts are often missing (headless browsers, minimal desktops).
 _ICONS = {"critical": "■", "warning": "▲", "info": "●", "resolved": "✔"}
+_BUTTON = ("padding:1px 8px;margin-left:6px;border:1px solid #8886;border-radius:4px;"
+           "background:transparent;color:inherit;cursor:pointer;font-size:0.85em")
 
 
 def _details(alert: dict[str, Any]) -> str:
@@ -35,8 +42,24 @@ def _details(alert: dict[str, Any]) -> str:
     return " · ".join(html.escape(p) for p in parts)
 
 
+def _buttons(alert_id: str, acked: bool) -> str:
+    ack = ("" if acked else f'<button class="fp-ack" data-action="ack" data-arg="{alert_id}" '
+           f'style="{_BUTTON}">Acknowledge</button>')
+    return (f'{ack}<button class="fp-silence" data-action="silence" data-arg="{alert_id}" '
+            f'style="{_BUTTON}">Silence 1 h</button>')
+
+
+def badge_html(alerts: list[dict[str, Any]]) -> str:
+    """The title with the count badge (firing and total)."""
+    firing = sum(1 for a in alerts if a.get("state") == "firing")
+    return (f'<div class="fp-alert-badge" style="display:flex;align-items:center;gap:12px">'
+            f'{title_html("Alerts")}<span class="fp-badge" data-count="{len(alerts)}" '
+            f'style="background:#d62728;color:white;border-radius:12px;padding:2px 10px">'
+            f"{firing} firing · {len(alerts)} total</span></div>")
+
+
 def render_alerts(alerts: list[dict[str, Any]], acknowledged: list[str]) -> str:
-    """HTML for the feed: one row per alert, newest first."""
+    """HTML for the feed: one row per alert, newest first, each with its buttons."""
     if not alerts:
         return '<div class="fp-alerts-empty" style="opacity:.7">No alerts.</div>'
     rows = []
@@ -46,17 +69,19 @@ def render_alerts(alerts: list[dict[str, Any]], acknowledged: list[str]) -> str:
         color = "#2e9e44" if state == "resolved" else SEVERITY_COLORS.get(severity, "#1f77b4")
         icon = _ICONS["resolved"] if state == "resolved" else _ICONS.get(severity, "●")
         acked = a.get("alert_id") in acknowledged
+        ident = html.escape(str(a.get("alert_id")))
         rows.append(
-            f'<div class="fp-alert" data-alert-id="{html.escape(str(a.get("alert_id")))}" '
+            f'<div class="fp-alert" data-alert-id="{ident}" '
             f'data-state="{html.escape(state)}" data-severity="{html.escape(severity)}" '
             f'style="border-left:6px solid {color};padding:4px 8px;margin:4px 0">'
             f'<b><span style="color:{color}">{icon}</span> '
             f'{html.escape(str(a.get("title", "alert")))}</b> '
             f'<span style="color:{color}">[{html.escape(severity)} · {html.escape(state)}]</span>'
-            f'{" <i>acknowledged</i>" if acked else ""}<br>'
+            f'{" <i>acknowledged</i>" if acked else ""}{_buttons(ident, acked)}<br>'
             f'<small>{html.escape(str(a.get("timestamp", "")))} · '
             f'{html.escape(str(a.get("source", "")))} · {_details(a)}</small></div>')
-    return "\n".join(rows)
+    return (f'<div class="fp-alert-feed" data-scroll="alerts" style="max-height:420px;'
+            f'overflow-y:auto">{"".join(rows)}</div>')
 
 
 class Alerts(Viewer):
@@ -64,36 +89,25 @@ class Alerts(Viewer):
 
     state = param.ClassSelector(class_=DashboardState)
     engine = param.Parameter(default=None, doc="The metrics engine, for silences.")
+    message = param.String(default="", doc="What the last button did.")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.badge = LiveHTML("", css_classes=["fp-alert-badge"])
-        self.feed = LiveHTML("", sizing_mode="stretch_width", max_height=420,
-                                 styles={"overflow-y": "auto"}, css_classes=["fp-alert-feed"])
-        self.choice = pn.widgets.Select(label="Alert", options={}, width=360)
-        self.ack = pn.widgets.Button(label="Acknowledge", color="primary",
-                                     css_classes=["fp-ack"])
-        self.silence = pn.widgets.Button(label="Silence 1 h", color="warning",
-                                         css_classes=["fp-silence"])
-        self.message = pn.pane.Markdown("", css_classes=["fp-alert-message"])
-        self.ack.on_click(self._acknowledge)
-        self.silence.on_click(self._silence)
+        self.card = HTMLCard(sizing_mode="stretch_width", styles=BOX,
+                             css_classes=["fp-card", "fp-alerts"])
+        self.card.on("ack", self._acknowledge)
+        self.card.on("silence", self._silence)
         self.state.param.watch(self._update, ["alerts", "acknowledged"])
         self.state.param.watch(self._notify, "unseen_critical")
+        self.param.watch(self._update, "message")
         self._update()
 
     def _update(self, *_: Any) -> None:
         alerts = self.state.alerts
-        firing = sum(1 for a in alerts if a.get("state") == "firing")
-        self.badge.object = (f'<span class="fp-badge" data-count="{len(alerts)}" '
-                             f'style="background:#d62728;color:white;border-radius:12px;'
-                             f'padding:2px 10px">{firing} firing · {len(alerts)} total</span>')
-        self.feed.object = render_alerts(alerts, self.state.acknowledged)
-        options = {}
-        for a in alerts[:50]:
-            key = f"{a.get('title', 'alert')} · {a.get('state')} · {a.get('timestamp', '')}"
-            options[key] = a
-        self.choice.options = options
+        message = (f'<div class="fp-alert-message" style="margin:6px 0">'
+                   f"{html.escape(self.message)}</div>" if self.message else "")
+        self.card.sections = [badge_html(alerts), message,
+                              render_alerts(alerts, self.state.acknowledged)]
 
     def _notify(self, *_: Any) -> None:
         if self.state.unseen_critical and pn.state.notifications is not None:
@@ -102,18 +116,21 @@ class Alerts(Viewer):
                                          duration=8000)
         self.state.unseen_critical = 0
 
-    def _acknowledge(self, *_: Any) -> None:
-        alert = self.choice.value
-        if not alert:
+    def _find(self, alert_id: str) -> dict[str, Any] | None:
+        return next((a for a in self.state.alerts if str(a.get("alert_id")) == alert_id), None)
+
+    def _acknowledge(self, alert_id: str) -> None:
+        alert = self._find(alert_id)
+        if alert is None:
             return
         self.state.acknowledge(alert.get("alert_id"))
         if self.engine is not None:
             self.engine.acknowledge(alert.get("alert_id"), "dashboard")
-        self.message.object = f"Acknowledged: {alert.get('title')}"
+        self.message = f"Acknowledged: {alert.get('title')}"
 
-    def _silence(self, *_: Any) -> None:
-        alert = self.choice.value
-        if not alert or self.engine is None:
+    def _silence(self, alert_id: str) -> None:
+        alert = self._find(alert_id)
+        if alert is None or self.engine is None:
             return
         if alert.get("metric"):
             matcher = {"metric": alert["metric"]}
@@ -123,8 +140,7 @@ class Alerts(Viewer):
             matcher = {"source": str(alert.get("source", "*"))}
         silence = self.engine.add_silence(matcher, 3600, "dashboard",
                                           f"silenced from the dashboard: {alert.get('title')}")
-        self.message.object = f"Silenced for 1 h ({silence.id}): {matcher}"
+        self.message = f"Silenced for 1 h ({silence.id}): {matcher}"
 
-    def __panel__(self) -> pn.viewable.Viewable:
-        return card("Alerts", self.badge, pn.Row(self.choice, self.ack, self.silence),
-                    self.message, self.feed, css_class="fp-alerts")
+    def __panel__(self) -> HTMLCard:
+        return self.card

@@ -16,8 +16,8 @@ from panel.theme.fast import Fast
 from fogpanel.dashboard.alerts import Alerts
 from fogpanel.dashboard.compact import release_empty_defaults
 from fogpanel.dashboard.feed import SessionFeed
+from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.live_metrics import LiveMetrics
-from fogpanel.dashboard.livehtml import LiveHTML
 from fogpanel.dashboard.node_status import NodeStatus
 from fogpanel.dashboard.resources import Resources
 from fogpanel.dashboard.state import DashboardState
@@ -122,8 +122,8 @@ def create_app(services: Services) -> pn.viewable.Viewable:
     state = DashboardState(acknowledged=list(services.engine.acknowledged),
                            timelines=timelines_for(services.hub))
     parts = components(state, services)
-    # The whole sidebar is one pane: one model, one change when anything in it changes.
-    sidebar = LiveHTML(sidebar_html(state, _broker_stats(services), time.time()),
+    # The whole sidebar is one card: one model, one change when anything in it changes.
+    sidebar = HTMLCard(sections=[sidebar_html(state, _broker_stats(services), time.time())],
                        css_classes=["fp-sidebar"])
 
     template = pn.template.FastListTemplate(
@@ -147,8 +147,8 @@ def create_app(services: Services) -> pn.viewable.Viewable:
 
         def refresh(*_: Any) -> None:
             html = sidebar_html(state, _broker_stats(services), time.time())
-            if html != sidebar.object:
-                sidebar.object = html
+            if [html] != sidebar.sections:
+                sidebar.sections = [html]
 
         # New data refreshes the indicator; a slow timer only notices silence (stale).
         state.param.watch(refresh, ["last_update", "connected", "sources"])

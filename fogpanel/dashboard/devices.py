@@ -1,10 +1,11 @@
 """The device table of the Resources card: sortable by a click on a header, a click on a row
 picks the device.
 
-One ReactiveHTML model per session replaces a Tabulator (a model per column, formatter and
-editor: ~30 models, and a data-source replacement per tick that cost more than the rest of the
-page). The rows are one HTML string rendered once per message and sort order for every
-session; the page only reports clicks back (``sort``, ``picked``).
+HTML in a section of the Resources card (:class:`~fogpanel.dashboard.htmlcard.HTMLCard`)
+instead of a Tabulator (a model per column, formatter and editor: ~30 models, and a data-source
+replacement per tick that cost more than the rest of the page). The table is rendered once per
+message and sort order for every session; clicks come back as ``sort`` (a header's column) and
+``pick`` (a row's device) actions.
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
-import param
-from panel.reactive import ReactiveHTML
-
 from fogpanel.dashboard.memo import shared
 
-__all__ = ["COLUMNS", "DeviceTable", "device_rows"]
+__all__ = ["COLUMNS", "device_rows", "device_table"]
 
 # (key, header, numeric): numeric columns sort largest first.
 COLUMNS = [("id", "device", False), ("class", "class", False), ("cpu", "CPU %", True),
@@ -35,7 +33,6 @@ def _bar(value: Any) -> str:
             f'width:{v * 0.8:.0f}px;height:9px;border-radius:4px"></div></div> {v:.0f}')
 
 
-@shared
 def device_rows(devices: list[dict[str, Any]], sort: str = "cpu", limit: int = 60) -> str:
     """The table body: one row per device (``data-device``), sorted by ``sort``.
 
@@ -55,39 +52,19 @@ def device_rows(devices: list[dict[str, Any]], sort: str = "cpu", limit: int = 6
             f"<td>{_bar(d.get(k)) if k in _NUMERIC else html.escape(str(d.get(k) or '—'))}</td>"
             for k, _, _ in COLUMNS)
         kind = ("<td><b>real</b></td>" if d.get("real") else "<td>simulated</td>")
-        rows.append(f'<tr class="fp-device-row" data-device="{ident}">{cells}{kind}</tr>')
+        rows.append(f'<tr class="fp-device-row" data-action="pick" data-arg="{ident}" '
+                    f'data-device="{ident}">{cells}{kind}</tr>')
     return "".join(rows)
 
 
-_HEAD = "".join(f'<th data-sort="{k}" style="text-align:left">{h}</th>' for k, h, _ in COLUMNS)
+_HEAD = "".join(f'<th data-action="sort" data-arg="{k}" data-sort="{k}" '
+                f'style="text-align:left">{h}</th>' for k, h, _ in COLUMNS)
 
 
-class DeviceTable(ReactiveHTML):
-    """The table; ``rows`` holds :func:`device_rows`, ``sort`` and ``picked`` are set by
-    clicks."""
-
-    rows = param.List(default=[], item_type=str, doc="""
-        The body's HTML, as a list: Panel passes every string parameter of a ReactiveHTML
-        through its HTML sanitizer (per session and update), which strips table rows.""")
-    sort = param.String(default="cpu")
-    picked = param.String(default="")
-
-    _template = (
-        '<div id="scroll" style="max-height:300px;overflow-y:auto">'
-        '<table id="table" class="fp-device-table" onclick="${script(\'click\')}" '
-        'style="width:100%;font-size:0.85em;cursor:pointer;border-collapse:collapse">'
-        f"<thead><tr>{_HEAD}<th>kind</th></tr></thead>"
-        '<tbody id="body"></tbody></table></div>')
-
-    # The rows are set as the body's HTML by script: as a template child, Panel would escape
-    # or sanitize them on the server for every session.
-    _scripts = {
-        "render": "body.innerHTML = data.rows.join('')",
-        "rows": "body.innerHTML = data.rows.join('')",
-        "click": """
-        const th = event.target.closest('th[data-sort]')
-        if (th) { data.sort = th.dataset.sort; return }
-        const tr = event.target.closest('tr[data-device]')
-        if (tr) { data.picked = tr.dataset.device }
-        """,
-    }
+@shared
+def device_table(devices: list[dict[str, Any]], sort: str = "cpu") -> str:
+    """The scrolling table: the headers sort, the rows pick a device."""
+    return ('<div data-scroll="devices" style="max-height:300px;overflow-y:auto">'
+            '<table class="fp-device-table" style="width:100%;font-size:0.85em;cursor:pointer;'
+            f'border-collapse:collapse"><thead><tr>{_HEAD}<th>kind</th></tr></thead>'
+            f"<tbody>{device_rows(devices, sort)}</tbody></table></div>")

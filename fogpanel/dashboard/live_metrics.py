@@ -25,8 +25,8 @@ from bokeh.models import (
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
-from fogpanel.dashboard.card import card
-from fogpanel.dashboard.livehtml import LiveHTML
+from fogpanel.dashboard.card import card, title_html
+from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import HEALTH_COLORS, DashboardState
 from fogpanel.dashboard.svg import sparkline
@@ -70,8 +70,9 @@ def services_html(services: dict[str, dict[str, Any]]) -> str:
                     + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th style='text-align:left'>{h}</th>" for h in
                    ("service", "status", "last check", "response ms", "failures", "uptime 1h %"))
-    return (f'<table class="fp-services" style="width:100%;font-size:0.85em">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return (f'<div data-scroll="services" style="max-height:220px;overflow-y:auto">'
+            f'<table class="fp-services" style="width:100%;font-size:0.85em">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def _cell(value: Any) -> str:
@@ -109,27 +110,51 @@ def header_html(health: dict[str, Any], history: list[tuple[float, float | None]
             f'{health_badge(health)}<div class="fp-health-strip">{strip}</div></div>')
 
 
+_TITLE = title_html("Live metrics")
+
+
+@shared
+def controls_html(names: list[str], metric: str, span: str) -> str:
+    """The metric picker and the time range, as HTML selects (a change comes back as a
+    ``metric`` or ``range`` action)."""
+
+    def select(action: str, label: str, options: list[str], chosen: str, width: int) -> str:
+        items = "".join(f'<option value="{html.escape(o)}"{" selected" if o == chosen else ""}>'
+                        f"{html.escape(o)}</option>" for o in options)
+        return (f'<label style="display:inline-flex;flex-direction:column;margin:6px 12px 0 0;'
+                f'font-size:0.9em">{label}<select class="fp-{action}" data-action="{action}" '
+                f'style="width:{width}px;padding:4px;margin-top:2px;color:inherit;'
+                f'background:transparent;border:1px solid #8887;border-radius:4px">{items}'
+                "</select></label>")
+
+    return (select("metric", "Metric", names, metric, 320)
+            + select("range", "Range", list(RANGES), span, 160))
+
+
 class LiveMetrics(Viewer):
     """Health, services and a live chart of a chosen metric."""
 
     state = param.ClassSelector(class_=DashboardState)
     engine = param.Parameter(default=None, doc="The metrics engine (None in a bare notebook).")
+    metric = param.String(default="", doc="The charted metric.")
+    span = param.Selector(default=next(iter(RANGES)), objects=list(RANGES),
+                          doc="The charted time range.")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        # The badge and the health strip share one pane (one model, one change per tick).
-        self._header = LiveHTML(self._header_html(), name="health", sizing_mode="stretch_width")
-        self._services = LiveHTML(services_html(self.state.services),
-                                  sizing_mode="stretch_width", max_height=220,
-                                  styles={"overflow-y": "auto"})
-        names = self._metric_names()
-        self.picker = pn.widgets.Select(label="Metric", options=names,
-                                        value=_default_metric(names), width=320)
-        self.range = pn.widgets.Select(label="Range", options=list(RANGES), width=160)
+        # Title, badge, health strip, services and the two selects: one model. Only the
+        # sections that change are replaced in the page (an open select stays open).
+        self.header = HTMLCard(sizing_mode="stretch_width")
+        self.header.on("metric", self._pick)
+        self.header.on("range", self._range)
+        self._names = self._metric_names()
+        if not self.metric:
+            self.metric = _default_metric(self._names)
         self.source = ColumnDataSource({"t": [], "value": []})
+        # No toolbar: a streaming chart that rolls over has nothing to pan to, and the
+        # toolbar and its tools are models in every session's Document.
         chart = figure(height=260, x_axis_type="datetime", sizing_mode="stretch_width",
-                       title="Metric", toolbar_location="right",
-                       tools="xpan,xwheel_zoom,reset,save")
+                       title="Metric", toolbar_location=None, tools="")
         chart.xaxis.ticker = time_ticker()
         # A renderer built directly: the plotting API would add a selection and a muted copy
         # of the glyph, models that every session's Document would carry for nothing.
@@ -137,12 +162,19 @@ class LiveMetrics(Viewer):
             x="t", y="value", line_width=2, line_color="#1f77b4")))
         self._chart_fig = chart
         self._chart = pn.pane.Bokeh(chart, sizing_mode="stretch_width")
-        self.picker.param.watch(self._reload, "value")
-        self.range.param.watch(self._reload, "value")
+        self.param.watch(self._reload, ["metric", "span"])
         self.state.param.watch(self._on_health, ["health", "services", "health_history"])
         self.state.param.watch(self._on_tick, "last_update")
         self._last_ts: float | None = None
         self._reload()
+
+    def _pick(self, name: str) -> None:
+        if name in self._names:
+            self.metric = name
+
+    def _range(self, span: str) -> None:
+        if span in RANGES:
+            self.span = span
 
     def _metric_names(self) -> list[str]:
         if self.engine is None:
@@ -150,16 +182,15 @@ class LiveMetrics(Viewer):
         return sorted(self.engine.aggregator.series)[:2000] or ["betanet.avg_latency_ms"]
 
     def _on_health(self, *_: Any) -> None:
-        self._header.object = self._header_html()
-        self._services.object = services_html(self.state.services)
-
-    def _header_html(self) -> str:
-        return header_html(self.state.health, self.state.health_history)
+        self.header.sections = [
+            _TITLE, header_html(self.state.health, self.state.health_history),
+            services_html(self.state.services),
+            controls_html(self._names, self.metric, self.span)]
 
     def _reload(self, *_: Any) -> None:
         """Load the chosen range for the chosen metric (store beyond the live window)."""
-        name, span = self.picker.value, RANGES[self.range.value]
-        self._chart_fig.title.text = f"{name} · {self.range.value}"
+        name, span = self.metric, RANGES[self.span]
+        self._chart_fig.title.text = f"{name} · {self.span}"
         now = time.time()
         ts: list[float] = []
         values: list[float] = []
@@ -173,12 +204,13 @@ class LiveMetrics(Viewer):
             ts, values = frame["ts"].tolist(), frame[column].tolist()
         self._last_ts = ts[-1] if ts else None
         self.source.data = {"t": [pd.Timestamp(t, unit="s") for t in ts], "value": values}
-        self.picker.options = self._metric_names()
+        self._names = self._metric_names()
+        self._on_health()
 
     def _on_tick(self, *_: Any) -> None:
-        if self.engine is None or RANGES[self.range.value] > 3600:
+        if self.engine is None or RANGES[self.span] > 3600:
             return
-        latest = self.engine.aggregator.latest(self.picker.value)
+        latest = self.engine.aggregator.latest(self.metric)
         if latest is None:
             return
         value, ts = latest
@@ -189,8 +221,7 @@ class LiveMetrics(Viewer):
                            rollover=_ROLLOVER)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return card("Live metrics", self._header, self._services,
-                    pn.Row(self.picker, self.range), self._chart, css_class="fp-live-metrics")
+        return card(self.header, self._chart, css_class="fp-live-metrics")
 
 
 def _default_metric(names: list[str]) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import panel as pn
 import param
 from panel.viewable import Viewer
 
-from fogpanel.dashboard.card import card
-from fogpanel.dashboard.livehtml import LiveHTML
+from fogpanel.dashboard.card import BOX, title_html
+from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.svg import sparkline
@@ -18,6 +17,7 @@ from fogpanel.dashboard.tiles import Tile, tiles_html
 __all__ = ["NodeStatus", "latency_color", "sparklines_html"]
 
 LATENCY_WARN, LATENCY_CRIT = 100.0, 500.0
+_TITLE = title_html("Nodes")
 
 
 def latency_color(ms: float) -> str:
@@ -70,14 +70,15 @@ class NodeStatus(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        # One pane for tiles and sparklines: one model and one change per tick, not two.
-        self.body = LiveHTML("", sizing_mode="stretch_width")
+        self.card = HTMLCard(sizing_mode="stretch_width", styles=BOX,
+                             css_classes=["fp-card", "fp-node-status"])
         self.state.param.watch(self._update, ["betanet", "p2p", "node_history"])
         self._update()
 
     def _update(self, *_: Any) -> None:
         b, p = self.state.betanet, self.state.p2p
-        self.body.object = node_body(b, p, self.state.node_history)
+        # Tiles and sparklines in one section: one change per tick, not two.
+        self.card.sections = [_TITLE, node_body(b, p, self.state.node_history)]
 
-    def __panel__(self) -> pn.viewable.Viewable:
-        return card("Nodes", self.body, css_class="fp-node-status")
+    def __panel__(self) -> HTMLCard:
+        return self.card

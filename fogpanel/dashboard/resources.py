@@ -1,18 +1,21 @@
 """Resources: device count, CPU/memory gauges, storage, a sortable device table with bars,
-real-or-simulated, and a device's history on click."""
+real-or-simulated, and a device's history on click.
+
+The card is one :class:`~fogpanel.dashboard.htmlcard.HTMLCard`: figures and gauges, the table
+(``sort`` and ``pick`` actions) and the picked device's history are its sections.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-import panel as pn
 import param
 from panel.viewable import Viewer
 
-from fogpanel.dashboard.card import card
-from fogpanel.dashboard.devices import DeviceTable, device_rows
-from fogpanel.dashboard.livehtml import LiveHTML
+from fogpanel.dashboard.card import BOX, title_html
+from fogpanel.dashboard.devices import COLUMNS, device_table
+from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.svg import gauge, sparkline
@@ -21,6 +24,7 @@ from fogpanel.dashboard.tiles import Tile, tiles_html
 __all__ = ["Resources", "fleet_html"]
 
 _MEMORY_BANDS = ((0.95, "#d62728"), (0.8, "#e6a100"), (0.0, "#2e9e44"))
+_TITLE = title_html("Resources")
 
 
 @shared
@@ -32,8 +36,16 @@ def fleet_html(r: dict[str, Any]) -> str:
         Tile("storage", "Storage (TB)", float(r.get("total_storage_gb", 0.0)) / 1000, "{:.1f}")])
     gauges = (gauge("Avg CPU", float(r.get("avg_cpu", 0.0)))
               + gauge("Avg memory", float(r.get("avg_memory", 0.0)), bands=_MEMORY_BANDS))
-    return (f'<div style="display:flex;flex-wrap:wrap;align-items:center;gap:12px">'
+    return (f'{_TITLE}<div style="display:flex;flex-wrap:wrap;align-items:center;gap:12px">'
             f"<div>{tiles}</div><div>{gauges}</div></div>")
+
+
+def history_html(svg: str) -> str:
+    return f'<div class="fp-device-history">{svg}</div>'
+
+
+_NO_HISTORY = history_html(sparkline([], width=520, height=120,
+                                     label="Click a device to see its CPU history"))
 
 
 class Resources(Viewer):
@@ -41,26 +53,30 @@ class Resources(Viewer):
 
     state = param.ClassSelector(class_=DashboardState)
     engine = param.Parameter(default=None, doc="The metrics engine, for device history.")
+    sort = param.Selector(default="cpu", objects=[k for k, _, _ in COLUMNS],
+                          doc="The device table's sort column (a header click).")
+    history = param.String(default=_NO_HISTORY, doc="The picked device's history (HTML).")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.fleet = LiveHTML("", sizing_mode="stretch_width")
-        self.table = DeviceTable(sizing_mode="stretch_width")
-        self.history = LiveHTML(
-            sparkline([], width=520, height=120, label="Click a device to see its CPU history"),
-            css_classes=["fp-device-history"])
-        self.table.param.watch(self._show_history, "picked")
-        self.table.param.watch(self._update, "sort")
+        self.card = HTMLCard(sizing_mode="stretch_width", styles=BOX,
+                             css_classes=["fp-card", "fp-resources"])
+        self.card.on("sort", self._sort)
+        self.card.on("pick", self._show_history)
+        self.param.watch(self._update, ["sort", "history"])
         self.state.param.watch(self._update, "resources")
         self._update()
 
+    def _sort(self, column: str) -> None:
+        if column in self.param.sort.objects:
+            self.sort = column
+
     def _update(self, *_: Any) -> None:
         r = self.state.resources
-        self.fleet.object = fleet_html(r)
-        self.table.rows = [device_rows(r.get("devices_details", []), self.table.sort)]
+        self.card.sections = [fleet_html(r), device_table(r.get("devices_details", []),
+                                                          self.sort), self.history]
 
-    def _show_history(self, *_: Any) -> None:
-        device = self.table.picked
+    def _show_history(self, device: str) -> None:
         if not device or self.engine is None:
             return
         name = f"device.{device}.cpu_usage"
@@ -73,9 +89,9 @@ class Resources(Viewer):
         finally:
             reader.close()
         column = "value" if "value" in frame else "avg"
-        self.history.object = sparkline(list(zip(frame["ts"], frame[column], strict=True)),
-                                        width=520, height=120, axis=True,
-                                        label=f"{name}, last hour")
+        self.history = history_html(sparkline(list(zip(frame["ts"], frame[column], strict=True)),
+                                              width=520, height=120, axis=True,
+                                              label=f"{name}, last hour"))
 
-    def __panel__(self) -> pn.viewable.Viewable:
-        return card("Resources", self.fleet, self.table, self.history, css_class="fp-resources")
+    def __panel__(self) -> HTMLCard:
+        return self.card

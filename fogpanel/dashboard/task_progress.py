@@ -1,8 +1,9 @@
 """TaskProgress: summary tiles and a filterable task table with progress bars, newest first.
 
-The table is rendered as one HTML string: it changes every tick (progress moves), and replacing
-a Tabulator's data that often cost ~3 % of a core per open session; an HTML pane costs a string
-build and one property change.
+The whole card is one :class:`~fogpanel.dashboard.htmlcard.HTMLCard`: tiles, the status filter
+(buttons whose clicks come back as ``filter`` actions) and the table are HTML rendered once per
+message and status for every session. The table changes every tick (progress moves); a Tabulator
+whose data was replaced that often cost ~3 % of a core per open session.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import html
 from typing import Any
 
 import pandas as pd
-import panel as pn
 import param
 from panel.viewable import Viewer
 
-from fogpanel.dashboard.card import card
-from fogpanel.dashboard.livehtml import LiveHTML
+from fogpanel.dashboard.card import BOX, title_html
+from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.tiles import Tile, tiles_html
@@ -25,6 +25,7 @@ __all__ = ["TaskProgress", "tasks_frame"]
 
 _COLUMNS = ["id", "name", "status", "progress", "start_time", "estimated_completion", "device_id"]
 _STATUS = ["all", "pending", "running", "completed", "failed"]
+_TITLE = title_html("Tasks")
 
 
 def tasks_frame(tasks: list[dict[str, Any]], status: str = "all") -> pd.DataFrame:
@@ -60,8 +61,9 @@ def tasks_html(tasks: list[dict[str, Any]], status: str = "all", limit: int = 50
             break
     head = "".join(f"<th style='text-align:left'>{h}</th>" for h in
                    ("id", "name", "status", "progress", "started", "ETA"))
-    return (f'<table class="fp-task-rows" style="width:100%;font-size:0.85em">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return (f'<div class="fp-task-table" data-scroll="tasks" style="max-height:300px;'
+            f'overflow-y:auto"><table class="fp-task-rows" style="width:100%;font-size:0.85em">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
 
 @shared
@@ -71,24 +73,42 @@ def summary_tiles(summary: dict[str, Any]) -> str:
                        for key in ("total", "pending", "running", "completed", "failed")])
 
 
+@shared
+def filter_html(status: str) -> str:
+    """The status filter: one button per status, the chosen one pressed."""
+    buttons = "".join(
+        f'<button class="fp-task-filter" data-action="filter" data-arg="{name}" '
+        f'aria-pressed="{str(name == status).lower()}" style="padding:3px 12px;margin:0;'
+        f'border:1px solid #8886;cursor:pointer;color:inherit;'
+        f'background:{"#1f77b4" if name == status else "transparent"};'
+        f'{"color:white;" if name == status else ""}">{name}</button>'
+        for name in _STATUS)
+    return f'<div style="display:flex;margin:8px 0">{buttons}</div>'
+
+
 class TaskProgress(Viewer):
     """Task counts and the task list."""
 
     state = param.ClassSelector(class_=DashboardState)
+    status = param.Selector(default="all", objects=_STATUS, doc="The status the table shows.")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.tiles = LiveHTML("", sizing_mode="stretch_width")
-        self.filter = pn.widgets.RadioButtonGroup(label="Status", options=_STATUS, value="all")
-        self.table = LiveHTML(tasks_html([]), sizing_mode="stretch_width", height=300,
-                                  styles={"overflow-y": "auto"}, css_classes=["fp-task-table"])
+        self.card = HTMLCard(sizing_mode="stretch_width", styles=BOX,
+                             css_classes=["fp-card", "fp-task-progress"])
+        self.card.on("filter", self._filter)
         self.state.param.watch(self._update, ["tasks", "task_summary"])
-        self.filter.param.watch(self._update, "value")
+        self.param.watch(self._update, "status")
         self._update()
 
-    def _update(self, *_: Any) -> None:
-        self.tiles.object = summary_tiles(self.state.task_summary)
-        self.table.object = tasks_html(self.state.tasks, self.filter.value)
+    def _filter(self, status: str) -> None:
+        if status in _STATUS:
+            self.status = status
 
-    def __panel__(self) -> pn.viewable.Viewable:
-        return card("Tasks", self.tiles, self.filter, self.table, css_class="fp-task-progress")
+    def _update(self, *_: Any) -> None:
+        self.card.sections = [_TITLE, summary_tiles(self.state.task_summary),
+                              filter_html(self.status),
+                              tasks_html(self.state.tasks, self.status)]
+
+    def __panel__(self) -> HTMLCard:
+        return self.card

@@ -11,8 +11,8 @@ from bokeh.models import ColumnDataSource, GlyphRenderer, HoverTool, Scatter, Se
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
-from fogpanel.dashboard.card import card
-from fogpanel.dashboard.livehtml import LiveHTML
+from fogpanel.dashboard.card import card, title_html
+from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 
@@ -20,6 +20,7 @@ __all__ = ["ROLE_COLORS", "Topology", "circle_layout"]
 
 ROLE_COLORS = {"gateway": "#9467bd", "mixnode": "#1f77b4", "relay": "#17becf"}
 _DEGRADED = "#d62728"
+_TITLE = title_html("Topology")
 
 
 def circle_layout(ids: list[str]) -> dict[str, tuple[float, float]]:
@@ -83,7 +84,7 @@ class Topology(Viewer):
         fig.add_tools(HoverTool(renderers=[nodes], tooltips=[
             ("node", "@id"), ("role", "@role"), ("region", "@region"), ("status", "@status")]))
         self._fig = fig
-        self.info = LiveHTML("", css_classes=["fp-topology-info"])
+        self.info = HTMLCard(sizing_mode="stretch_width", css_classes=["fp-topology-info"])
         self.state.param.watch(self._update, "topology")
         self._update()
 
@@ -95,12 +96,12 @@ class Topology(Viewer):
         self._links.data = dict(link_columns)
         n = len(nodes)
         density = 2 * len(links) / (n * (n - 1)) if n > 1 else 0.0
-        self.info.object = (
+        self.info.sections = [_TITLE, (
             f'<span class="fp-topology-summary" data-changes="{self.state.topology_changes}">'
             f"{n} nodes · {len(links)} links · density {density:.2f} · "
             f"change #{topo.get('change_number', 0)} "
-            f"({self.state.topology_changes} seen in this session)</span>")
+            f"({self.state.topology_changes} seen in this session)</span>")]
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return card("Topology", self.info, pn.pane.Bokeh(self._fig, sizing_mode="stretch_width"),
+        return card(self.info, pn.pane.Bokeh(self._fig, sizing_mode="stretch_width"),
                     css_class="fp-topology")

@@ -40,12 +40,25 @@ def test_live_metrics_health_colours_and_services(state):
                      "p2p-router": {"status": "healthy", "last_check": "x",
                                     "response_time_ms": 1.0, "consecutive_failures": 0,
                                     "uptime_1h": 100.0}}}), now=10.0)
-    assert 'data-status="degraded"' in view._header.object and "#e6a100" in view._header.object
-    services = view._services.object
+    title, header, services, controls = view.header.sections
+    assert 'data-status="degraded"' in header and "#e6a100" in header
     assert services.index("p2p-router") < services.index("scheduler")
     assert 'data-status="degraded"' in services and "90.0" in services
-    assert 'data-points="1"' in view._header.object
+    assert 'data-points="1"' in header
     assert "#d62728" in health_badge({"status": "unhealthy"})
+
+
+def test_live_metrics_range_and_metric_choices(state):
+    """A change of the range select reloads the chart for that range; unknown choices (a page
+    can send anything) are ignored."""
+    view = LiveMetrics(state=state)
+    assert view.span == "5 min (live)" and view.metric == "betanet.avg_latency_ms"
+    view.header.action = ["range", "1 hour", 1]  # what choosing "1 hour" in the page sends
+    assert view.span == "1 hour" and view._chart_fig.title.text.endswith("· 1 hour")
+    assert '<option value="1 hour" selected>' in view.header.sections[-1]
+    view.header.action = ["range", "forever", 2]
+    view.header.action = ["metric", "no.such.metric", 3]
+    assert view.span == "1 hour" and view.metric == "betanet.avg_latency_ms"
 
 
 def test_node_status_figures_and_sparklines(state):
@@ -57,14 +70,14 @@ def test_node_status_figures_and_sparklines(state):
                         "packets_per_second": 900.0},
             "p2p": {"connected_peers": 14, "messages_sent_per_second": 55.5,
                     "messages_received_per_second": 54.0}}), now=float(i))
-    tiles = view.body.object
+    tiles = view.card.sections[1]
     assert 'data-key="active" data-value="12"' in tiles
     assert 'data-key="connections" data-value="30"' in tiles
-    assert 'data-key="latency" data-value="150.0"' in view.body.object
-    assert "#e6a100" in view.body.object  # 150 ms is over the warning threshold
+    assert 'data-key="latency" data-value="150.0"' in tiles
+    assert "#e6a100" in tiles  # 150 ms is over the warning threshold
     assert 'data-key="sent" data-value="55.5"' in tiles
-    assert view.body.object.count('data-points="2"') == 2
-    assert "latency ms · 150" in view.body.object
+    assert tiles.count('data-points="2"') == 2
+    assert "latency ms · 150" in tiles
 
 
 def test_task_progress_tiles_filter_and_order(state):
@@ -76,14 +89,16 @@ def test_task_progress_tiles_filter_and_order(state):
     state.apply(msg("tasks", "task_progress_update", {
         "tasks": tasks, "summary": {"total": 3, "pending": 0, "running": 1, "completed": 1,
                                     "failed": 1}}), now=1.0)
-    tiles = view.tiles.object
+    title, tiles, buttons, table = view.card.sections
     assert 'data-key="failed" data-value="1"' in tiles
     assert 'data-key="total" data-value="3"' in tiles
-    html = view.table.object
-    assert html.index("task-3") < html.index("task-2") < html.index("task-1")
-    assert 'width:48px' in html  # task-3's progress bar: 40 % of 120 px
-    view.filter.value = "failed"
-    assert "task-2" in view.table.object and "task-3" not in view.table.object
+    assert table.index("task-3") < table.index("task-2") < table.index("task-1")
+    assert 'width:48px' in table  # task-3's progress bar: 40 % of 120 px
+    assert 'data-arg="all" aria-pressed="true"' in buttons
+    view.card.action = ["filter", "failed", 1]  # what a click on the "failed" button sends
+    title, tiles, buttons, table = view.card.sections
+    assert "task-2" in table and "task-3" not in table
+    assert 'data-arg="failed" aria-pressed="true"' in buttons
     assert tasks_frame(tasks, "failed")["id"].tolist() == ["task-2"]
 
 
@@ -96,13 +111,15 @@ def test_alerts_feed_newest_first_with_details_and_ack(state):
         "alert_id": "a2", "title": "spike", "severity": "critical", "state": "firing",
         "kind": "anomaly", "value": 99.0, "expected": {"low": 10.0, "high": 20.0},
         "score": 0.93}), now=2.0)
-    html = view.feed.object
+    badge, message, html = view.card.sections
     assert html.index("spike") < html.index("old")
     assert "expected 10 – 20" in html and "score 0.93" in html and "#d62728" in html
-    assert 'data-count="2"' in view.badge.object and state.unseen_critical == 0
-    view.choice.value = next(iter(view.choice.options.values()))
-    view._acknowledge()
-    assert state.acknowledged == ["a2"] and "acknowledged" in view.feed.object
+    assert 'data-count="2"' in badge and state.unseen_critical == 0
+    assert html.count('data-action="ack"') == 2 and message == ""
+    view.card.action = ["ack", "a2", 1]  # what a click on spike's Acknowledge button sends
+    badge, message, html = view.card.sections
+    assert state.acknowledged == ["a2"] and "acknowledged" in html
+    assert html.count('data-action="ack"') == 1 and "Acknowledged: spike" in message
     assert render_alerts([], []).startswith('<div class="fp-alerts-empty"')
 
 
@@ -115,7 +132,8 @@ def test_a_burst_of_alerts_renders_once(state):
                                              "severity": "critical", "state": "firing"})
                      for i in range(30)], now=1.0)
     assert renders == [30] and state.alerts[0]["alert_id"] == "29"
-    assert view.feed.object.index("t29") < view.feed.object.index("t0<")
+    feed = view.card.sections[-1]
+    assert feed.index("t29") < feed.index("t0<")
 
 
 def test_alerts_keep_the_last_hundred(state):
@@ -135,11 +153,11 @@ def test_resources_gauges_and_table(state):
                              "status": "busy", "class": "host", "real": True,
                              "source": "host"}],
         "sources": {"simulator": True, "host": True, "agents": 0}}), now=1.0)
-    fleet = view.fleet.object
+    fleet, table, history = view.card.sections
     assert 'data-key="devices" data-value="3"' in fleet and 'data-value="2"' in fleet
     assert 'data-label="Avg CPU" data-value="41.3"' in fleet and "2.5" in fleet
-    (rows,) = view.table.rows
-    assert 'data-device="host-x"' in rows and "<b>real</b>" in rows
+    assert 'data-device="host-x"' in table and "<b>real</b>" in table
+    assert "Click a device" in history
     assert state.sources == {"simulator": True, "host": True, "agents": 0}
 
 
@@ -150,11 +168,11 @@ def test_resources_table_sorts_by_the_clicked_header(state):
     state.apply(msg("resources", "resource_update", {"devices_details": devices}), now=1.0)
 
     def order() -> list[str]:
-        return [d["id"] for d in sorted(devices, key=lambda d: view.table.rows[0].index(
+        return [d["id"] for d in sorted(devices, key=lambda d: view.card.sections[1].index(
             f'data-device="{d["id"]}"'))]
 
     assert order() == ["a-dev", "c-dev", "b-dev"]  # busiest first by default
-    view.table.sort = "id"  # what a click on the "device" header sets
+    view.card.action = ["sort", "id", 1]  # what a click on the "device" header sends
     assert order() == ["a-dev", "b-dev", "c-dev"]
 
 
@@ -168,7 +186,8 @@ def test_topology_graph_and_change_counter(state):
         "change_number": 7}), now=1.0)
     assert view._nodes.data["id"] == ["a", "b"] and view._nodes.data["color"][1] == "#d62728"
     assert len(view._links.data["x0"]) == 1
-    assert 'data-changes="1"' in view.info.object and "density 1.00" in view.info.object
+    summary = view.info.sections[1]
+    assert 'data-changes="1"' in summary and "density 1.00" in summary
 
 
 def test_feed_applies_hub_messages_and_unsubscribes():

@@ -79,6 +79,10 @@ async def test_dashboard_end_to_end(spawn, browser, monkeypatch):
     first = await _poll(task_rows, 15, "tasks in the table")
     assert "task-" in first
     await _poll(lambda: _changed(task_rows, first), 15, "the task list to change")
+    # The range select: the server takes the choice (and renders it as the selected option).
+    await page.locator("select.fp-range").select_option("1 hour")
+    await page.locator('select.fp-range option[value="1 hour"][selected]').wait_for(
+        state="attached", timeout=10000)
     chart = page.locator(".fp-node-status").first
     before = await chart.screenshot()
     await _poll(lambda: _shot_changed(chart, before), 15, "the node figures to change")
@@ -94,9 +98,19 @@ async def test_dashboard_end_to_end(spawn, browser, monkeypatch):
     assert time.monotonic() - injected < 2.0
     assert await alert.get_attribute("data-severity") == "critical"
 
-    await page.locator(".fp-alerts select").first.select_option(index=0)
-    await page.locator(".fp-ack button").first.click()
-    await page.locator(".fp-alert-feed", has_text="acknowledged").first.wait_for(timeout=5000)
+    # Each alert carries its own buttons: acknowledge it, then silence what it matches.
+    await alert.locator(".fp-ack").click()
+    acked = page.locator(".fp-alert", has_text=f"Node {target} crashed").filter(
+        has_text="acknowledged").first
+    await acked.wait_for(timeout=5000)
+    assert await acked.locator(".fp-ack").count() == 0
+    await acked.locator(".fp-silence").click()
+    await page.locator(".fp-alert-message", has_text="Silenced for 1 h").wait_for(timeout=5000)
+    resp = await AsyncHTTPClient().fetch(f"http://127.0.0.1:{port}/api/ws/silences",
+                                         headers={"Authorization": f"Bearer {token}"})
+    silences = json.loads(resp.body)["silences"]
+    assert [(s["author"], s["status"]) for s in silences] == [("dashboard", "active")]
+    assert f"Node {target} crashed" in silences[0]["comment"]
 
     # The device table: a click on a row shows that device's history, on a header sorts.
     row = page.locator(".fp-device-row").first
