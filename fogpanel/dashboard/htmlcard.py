@@ -32,11 +32,18 @@ from typing import Any
 import param
 from bokeh.document import Document
 from panel.reactive import ReactiveHTML
+from param.parameterized import no_instance_params
 
 __all__ = ["HTMLCard"]
 
+@no_instance_params
 class HTMLCard(ReactiveHTML):
-    """Sections of HTML in one model; clicks on ``[data-action]`` elements come back."""
+    """Sections of HTML in one model; clicks on ``[data-action]`` elements come back.
+
+    Without instance parameters: Panel reads every parameter object of a component, which makes
+    param copy each of them per instance (~7 KiB per card per session); nothing changes a
+    card's parameter objects (bounds, precedence...), only their values.
+    """
 
     sections = param.List(default=[], item_type=str, doc="""
         The card's HTML, one string per section; a section is replaced only when it changes.""")
