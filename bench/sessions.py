@@ -1,12 +1,19 @@
 """Dashboard sessions benchmark: server CPU and memory per open session, and loop lag.
 
-Starts ``fogpanel serve`` (default cadences, pinned to CPU 0), measures the idle server, then
-holds N sessions open with ``bench/sessions_hold.py`` (protocol-level clients: the server builds
-and updates every session's Document exactly as for a browser tab; no rendering) and measures
-again: server CPU (from its own CPU time) and RSS per session, and the event-loop lag p99 the
-server reports. Steps through the session counts given; every phase is bounded in time.
+For each session count N: starts ``fogpanel serve`` (default cadences, pinned to CPU 0),
+measures the idle server, holds N sessions open with ``bench/sessions_hold.py`` (protocol-level
+clients: the server builds and updates every session's Document exactly as for a browser tab;
+no rendering) and measures again: server CPU (from its own CPU time) and RSS per session, and
+the event-loop lag p99 the server reports. Each N gets a fresh server, so a figure is the cost
+of N open sessions and nothing else.
 
-Usage: ``python bench/sessions.py [--sessions 10,50,100,150] [--seconds 30] [--settle 65]``
+``--same-server`` steps through the counts on one server instead, each step after the previous
+step's sessions are closed and collected: the figures then include what earlier sessions left
+behind (memory a process keeps after tabs close, partly reused by later sessions). Every phase
+is bounded in time.
+
+Usage: ``python bench/sessions.py [--sessions 10,50,100,150] [--seconds 30] [--settle 65]
+[--same-server]``
 """
 
 from __future__ import annotations
@@ -48,68 +55,109 @@ def _measure(proc: psutil.Process, port: int, secret: str, seconds: float) -> di
             "feeds": stats["dashboard"]["feeds"]}
 
 
+def _wait_released(port: int, secret: str, collections: int, seconds: float = 180.0) -> None:
+    """Wait until the closed sessions are gone (no live feeds) and collected (one more heap
+    collection): the next step then reuses their memory instead of stacking on it (Bokeh keeps
+    a closed session for its unused-session lifetime)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        stats = _stats(port, secret)
+        if stats["dashboard"]["feeds"] == 0 and stats["heap"]["collections"] > collections:
+            return
+        time.sleep(1.0)  # polling a condition with a deadline
+    raise SystemExit("closed sessions were not released in time")
+
+
+class Server:
+    """One ``fogpanel serve`` process on a free port, pinned to CPU 0."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        env = dict(os.environ, FOGPANEL_SECRET=secret,
+                   FOGPANEL_HOME=tempfile.mkdtemp(prefix="fogpanel-sessions-"))
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "fogpanel.cli", "serve", "--port", "0"], env=env, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            preexec_fn=lambda: os.sched_setaffinity(0, {0}))
+        assert self.popen.stdout is not None
+        self.port = 0
+        for line in self.popen.stdout:
+            match = re.search(r"dashboard at http://[\d.]+:(\d+)/app", line)
+            if match:
+                self.port = int(match.group(1))
+                break
+        self.proc = psutil.Process(self.popen.pid)
+
+    def measure(self, seconds: float) -> dict:
+        return _measure(self.proc, self.port, self.secret, seconds)
+
+    def stop(self) -> None:
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(30)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+
+
+def _step(server: Server, n: int, idle: dict, args: argparse.Namespace) -> dict:
+    """Hold ``n`` sessions open, measure, close them and wait until they are released."""
+    hold = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "sessions_hold.py"),
+         f"http://127.0.0.1:{server.port}/app", str(n)], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True, preexec_fn=lambda: os.sched_setaffinity(0, {1}))
+    assert hold.stdout is not None and hold.stdin is not None
+    started = time.monotonic()
+    opened = hold.stdout.readline().strip()
+    open_s = time.monotonic() - started
+    # Building sessions blocks the loop (~0.3 s each); let the server's 60 s lag window pass
+    # before measuring, so the figures are those of sessions held open.
+    time.sleep(args.settle)
+    m = server.measure(args.seconds)
+    result = {"sessions": n, "opened": opened, "open_seconds": round(open_s, 1),
+              "idle_rss_mib": idle["rss_mib"], **m,
+              "cpu_percent_per_session": round(100 * (m["cpu_cores"] - idle["cpu_cores"]) / n, 3),
+              "rss_mib_per_session": round((m["rss_mib"] - idle["rss_mib"]) / n, 2)}
+    collections = _stats(server.port, server.secret)["heap"]["collections"]
+    hold.stdin.write("close\n")
+    hold.stdin.flush()
+    hold.wait(120)
+    _wait_released(server.port, server.secret, collections)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", default="10,50,100,150")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--settle", type=float, default=65.0,
                         help="seconds between opening the sessions and measuring")
+    parser.add_argument("--same-server", action="store_true",
+                        help="one server for every step (figures include earlier sessions' "
+                             "leftovers)")
     args = parser.parse_args()
     secret = secrets.token_urlsafe(48)
-    home = tempfile.mkdtemp(prefix="fogpanel-sessions-")
-    env = dict(os.environ, FOGPANEL_SECRET=secret, FOGPANEL_HOME=home)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "fogpanel.cli", "serve", "--port", "0"], env=env, cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        preexec_fn=lambda: os.sched_setaffinity(0, {0}))
+    counts = [int(x) for x in args.sessions.split(",")]
     results = []
+    server: Server | None = None
     try:
-        assert server.stdout is not None
-        port = 0
-        for line in server.stdout:
-            match = re.search(r"dashboard at http://[\d.]+:(\d+)/app", line)
-            if match:
-                port = int(match.group(1))
-                break
-        proc = psutil.Process(server.pid)
-        idle = _measure(proc, port, secret, args.seconds)
-        results.append({"sessions": 0, **idle})
-        for n in [int(x) for x in args.sessions.split(",")]:
-            hold = subprocess.Popen(
-                [sys.executable, str(ROOT / "bench" / "sessions_hold.py"),
-                 f"http://127.0.0.1:{port}/app", str(n)], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, text=True,
-                preexec_fn=lambda: os.sched_setaffinity(0, {1}))
-            assert hold.stdout is not None and hold.stdin is not None
-            started = time.monotonic()
-            opened = hold.stdout.readline().strip()
-            open_s = time.monotonic() - started
-            # Building sessions blocks the loop (~0.8 s each); let the server's 60 s lag window
-            # pass before measuring, so the figures are those of sessions held open.
-            time.sleep(args.settle)
-            m = _measure(proc, port, secret, args.seconds)
-            per = max(n, 1)
-            results.append({"sessions": n, "opened": opened, "open_seconds": round(open_s, 1),
-                            **m,
-                            "cpu_percent_per_session": round(
-                                100 * (m["cpu_cores"] - idle["cpu_cores"]) / per, 3),
-                            "rss_mib_per_session": round((m["rss_mib"] - idle["rss_mib"]) / per,
-                                                         2)})
-            hold.stdin.write("close\n")
-            hold.stdin.flush()
-            hold.wait(120)
+        for n in counts:
+            if server is None or not args.same_server:
+                if server is not None:
+                    server.stop()
+                server = Server(secret)
+                idle = server.measure(args.seconds)
+                results.append({"sessions": 0, **idle})
+            results.append(_step(server, n, idle, args))
             print(json.dumps(results[-1]), flush=True)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    print(json.dumps({"results": results}, indent=2))
+        if server is not None:
+            server.stop()
+    print(json.dumps({"same_server": args.same_server, "results": results}, indent=2))
     print(f"\n{'sessions':>8} {'cpu %/session':>14} {'MiB/session':>12} {'lag p99 ms':>11}")
-    for r in results[1:]:
-        print(f"{r['sessions']:>8} {r['cpu_percent_per_session']:>14} "
-              f"{r['rss_mib_per_session']:>12} {r['loop_lag_p99_ms']:>11}")
+    for r in results:
+        if r["sessions"]:
+            print(f"{r['sessions']:>8} {r['cpu_percent_per_session']:>14} "
+                  f"{r['rss_mib_per_session']:>12} {r['loop_lag_p99_ms']:>11}")
     return 0
 
 
