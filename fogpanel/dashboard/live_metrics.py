@@ -10,7 +10,7 @@ import html
 import time
 from typing import Any
 
-import pandas as pd
+import numpy as np
 import panel as pn
 import param
 from bokeh.models import (
@@ -203,7 +203,10 @@ class LiveMetrics(Viewer):
             column = "value" if "value" in frame else "avg"
             ts, values = frame["ts"].tolist(), frame[column].tolist()
         self._last_ts = ts[-1] if ts else None
-        self.source.data = {"t": [pd.Timestamp(t, unit="s") for t in ts], "value": values}
+        # Epoch milliseconds in float arrays (what a datetime axis reads): a pd.Timestamp per
+        # point was ~100 bytes, and each session's chart keeps up to _ROLLOVER points.
+        self.source.data = {"t": np.asarray(ts, dtype=float) * 1000.0,
+                            "value": np.asarray(values, dtype=float)}
         self._names = self._metric_names()
         self._on_health()
 
@@ -217,7 +220,7 @@ class LiveMetrics(Viewer):
         if self._last_ts is not None and ts <= self._last_ts:
             return
         self._last_ts = ts
-        self.source.stream({"t": [pd.Timestamp(ts, unit="s")], "value": [value]},
+        self.source.stream({"t": np.array([ts * 1000.0]), "value": np.array([float(value)])},
                            rollover=_ROLLOVER)
 
     def __panel__(self) -> pn.viewable.Viewable:

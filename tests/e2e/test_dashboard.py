@@ -79,13 +79,17 @@ async def test_dashboard_end_to_end(spawn, browser, monkeypatch):
     first = await _poll(task_rows, 15, "tasks in the table")
     assert "task-" in first
     await _poll(lambda: _changed(task_rows, first), 15, "the task list to change")
+    # The live metric chart streams: its canvas changes.
+    plot = page.locator(".fp-live-metrics canvas").first
+    drawn = await plot.screenshot()
+    await _poll(lambda: _shot_changed(plot, drawn), 15, "the metric chart to change")
     # The range select: the server takes the choice (and renders it as the selected option).
     await page.locator("select.fp-range").select_option("1 hour")
     await page.locator('select.fp-range option[value="1 hour"][selected]').wait_for(
         state="attached", timeout=10000)
-    chart = page.locator(".fp-node-status").first
-    before = await chart.screenshot()
-    await _poll(lambda: _shot_changed(chart, before), 15, "the node figures to change")
+    nodes = page.locator(".fp-node-status").first
+    before = await nodes.screenshot()
+    await _poll(lambda: _shot_changed(nodes, before), 15, "the node figures to change")
 
     token = jwt.encode({"sub": "ops", "exp": int(time.time()) + 600, "admin": True}, SECRET)
     resp = await AsyncHTTPClient().fetch(
