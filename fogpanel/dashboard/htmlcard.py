@@ -36,6 +36,7 @@ from param.parameterized import no_instance_params
 
 __all__ = ["HTMLCard"]
 
+
 @no_instance_params
 class HTMLCard(ReactiveHTML):
     """Sections of HTML in one model; clicks on ``[data-action]`` elements come back.

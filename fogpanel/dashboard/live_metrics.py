@@ -31,7 +31,7 @@ from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import HEALTH_COLORS, DashboardState
 from fogpanel.dashboard.svg import sparkline
 
-__all__ = ["LiveMetrics", "RANGES", "health_badge", "services_html"]
+__all__ = ["LiveMetrics", "RANGES", "health_badge", "metric_names", "services_html"]
 
 RANGES = {"5 min (live)": 300, "1 hour": 3600, "24 hours": 86400, "7 days": 7 * 86400}
 _ROLLOVER = 2000
@@ -113,6 +113,16 @@ def header_html(health: dict[str, Any], history: list[tuple[float, float | None]
 _TITLE = title_html("Live metrics")
 
 
+_FALLBACK_METRIC = "betanet.avg_latency_ms"
+
+
+@shared
+def metric_names(engine: Any, count: int) -> list[str]:
+    """The picker's names (the first 2,000 in order): one list for every session while the
+    number of series is unchanged, so the picker's HTML is rendered once for them all."""
+    return sorted(engine.aggregator.series)[:2000] or [_FALLBACK_METRIC]
+
+
 @shared
 def controls_html(names: list[str], metric: str, span: str) -> str:
     """The metric picker and the time range, as HTML selects (a change comes back as a
@@ -178,8 +188,8 @@ class LiveMetrics(Viewer):
 
     def _metric_names(self) -> list[str]:
         if self.engine is None:
-            return ["betanet.avg_latency_ms"]
-        return sorted(self.engine.aggregator.series)[:2000] or ["betanet.avg_latency_ms"]
+            return [_FALLBACK_METRIC]
+        return metric_names(self.engine, len(self.engine.aggregator.series))
 
     def _on_health(self, *_: Any) -> None:
         self.header.sections = [
