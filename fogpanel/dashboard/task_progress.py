@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 from typing import Any
 
-import pandas as pd
 import param
 from panel.viewable import Viewer
 
@@ -21,17 +20,10 @@ from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
 from fogpanel.dashboard.tiles import Tile, tiles_html
 
-__all__ = ["TaskProgress", "tasks_frame"]
+__all__ = ["TaskProgress", "filter_html", "tasks_html"]
 
-_COLUMNS = ["id", "name", "status", "progress", "start_time", "estimated_completion", "device_id"]
 _STATUS = ["all", "pending", "running", "completed", "failed"]
 _TITLE = title_html("Tasks")
-
-
-def tasks_frame(tasks: list[dict[str, Any]], status: str = "all") -> pd.DataFrame:
-    """Tasks as a table, filtered by status ("all" keeps every task), in the given order."""
-    rows = [t for t in tasks if status == "all" or t.get("status") == status]
-    return pd.DataFrame([{c: t.get(c) for c in _COLUMNS} for t in rows], columns=_COLUMNS)
 
 
 _STATUS_COLORS = {"running": "#1f77b4", "pending": "#7f7f7f", "completed": "#2e9e44",

@@ -14,7 +14,7 @@ from fogpanel.dashboard.live_metrics import LiveMetrics, health_badge
 from fogpanel.dashboard.node_status import NodeStatus
 from fogpanel.dashboard.resources import Resources
 from fogpanel.dashboard.state import DashboardState
-from fogpanel.dashboard.task_progress import TaskProgress, tasks_frame
+from fogpanel.dashboard.task_progress import TaskProgress
 from fogpanel.dashboard.timeline import Timelines
 from fogpanel.dashboard.topology import Topology
 from fogpanel.hub import Hub
@@ -99,7 +99,9 @@ def test_task_progress_tiles_filter_and_order(state):
     title, tiles, buttons, table = view.card.sections
     assert "task-2" in table and "task-3" not in table
     assert 'data-arg="failed" aria-pressed="true"' in buttons
-    assert tasks_frame(tasks, "failed")["id"].tolist() == ["task-2"]
+    view.card.action = ["filter", "<script>", 2]  # a page can send anything: ignored
+    view.card.action = ["no-such-action", "x", 3]
+    assert view.status == "failed"
 
 
 def test_alerts_feed_newest_first_with_details_and_ack(state):
@@ -120,6 +122,8 @@ def test_alerts_feed_newest_first_with_details_and_ack(state):
     badge, message, html = view.card.sections
     assert state.acknowledged == ["a2"] and "acknowledged" in html
     assert html.count('data-action="ack"') == 1 and "Acknowledged: spike" in message
+    view.card.action = ["ack", "no-such-alert", 2]  # unknown ids change nothing
+    assert state.acknowledged == ["a2"]
     assert render_alerts([], []).startswith('<div class="fp-alerts-empty"')
 
 
