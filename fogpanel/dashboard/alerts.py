@@ -15,7 +15,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
-from fogpanel.dashboard.card import BOX, title_html
+from fogpanel.dashboard.card import html_card, title_html
 from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.state import SEVERITY_COLORS, DashboardState
 
@@ -93,8 +93,7 @@ class Alerts(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.card = HTMLCard(sizing_mode="stretch_width", styles=BOX,
-                             css_classes=["fp-card", "fp-alerts"])
+        self.card = html_card("fp-alerts")
         self.card.on("ack", self._acknowledge)
         self.card.on("silence", self._silence)
         self.state.param.watch(self._update, ["alerts", "acknowledged"])

@@ -2,7 +2,8 @@
 
 ``pn.Card`` adds a header row, a title pane and its own model to every session's Document, and
 the cards are never collapsed here; the title is a line of HTML inside the card's first
-section (:func:`title_html`) and the box is a style (:data:`BOX`).
+section (:func:`title_html`) and the box is a style (:data:`BOX`); :func:`html_card` is a whole
+card as one :class:`~fogpanel.dashboard.htmlcard.HTMLCard`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 
 import panel as pn
 
-__all__ = ["BOX", "card", "title_html"]
+from fogpanel.dashboard.htmlcard import HTMLCard
+
+__all__ = ["BOX", "card", "html_card", "title_html"]
 
 BOX = {"border": "1px solid #8885", "border-radius": "6px", "padding": "0 10px 10px 10px",
        "margin": "6px"}
@@ -34,3 +37,8 @@ def card(*objects: Any, css_class: str) -> pn.Column:
     the title)."""
     return pn.Column(*objects, sizing_mode="stretch_width", styles=BOX,
                      css_classes=["fp-card", css_class])
+
+
+def html_card(css_class: str) -> HTMLCard:
+    """A card that is one model (its sections carry the title), with the class ``css_class``."""
+    return HTMLCard(sizing_mode="stretch_width", styles=BOX, css_classes=["fp-card", css_class])

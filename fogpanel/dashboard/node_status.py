@@ -7,7 +7,7 @@ from typing import Any
 import param
 from panel.viewable import Viewer
 
-from fogpanel.dashboard.card import BOX, title_html
+from fogpanel.dashboard.card import html_card, title_html
 from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
@@ -70,8 +70,7 @@ class NodeStatus(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.card = HTMLCard(sizing_mode="stretch_width", styles=BOX,
-                             css_classes=["fp-card", "fp-node-status"])
+        self.card = html_card("fp-node-status")
         self.state.param.watch(self._update, ["betanet", "p2p", "node_history"])
         self._update()
 

@@ -13,7 +13,7 @@ from typing import Any
 import param
 from panel.viewable import Viewer
 
-from fogpanel.dashboard.card import BOX, title_html
+from fogpanel.dashboard.card import html_card, title_html
 from fogpanel.dashboard.devices import COLUMNS, device_table
 from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.memo import shared
@@ -59,8 +59,7 @@ class Resources(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.card = HTMLCard(sizing_mode="stretch_width", styles=BOX,
-                             css_classes=["fp-card", "fp-resources"])
+        self.card = html_card("fp-resources")
         self.card.on("sort", self._sort)
         self.card.on("pick", self._show_history)
         self.param.watch(self._update, ["sort", "history"])

@@ -14,7 +14,7 @@ from typing import Any
 import param
 from panel.viewable import Viewer
 
-from fogpanel.dashboard.card import BOX, title_html
+from fogpanel.dashboard.card import html_card, title_html
 from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.memo import shared
 from fogpanel.dashboard.state import DashboardState
@@ -86,8 +86,7 @@ class TaskProgress(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.card = HTMLCard(sizing_mode="stretch_width", styles=BOX,
-                             css_classes=["fp-card", "fp-task-progress"])
+        self.card = html_card("fp-task-progress")
         self.card.on("filter", self._filter)
         self.state.param.watch(self._update, ["tasks", "task_summary"])
         self.param.watch(self._update, "status")
