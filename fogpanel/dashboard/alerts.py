@@ -3,7 +3,10 @@ and silence, a count badge, and a notification when a critical alert arrives.
 
 The card is one :class:`~fogpanel.dashboard.htmlcard.HTMLCard`: every alert carries its own
 acknowledge and silence buttons, whose clicks come back as ``ack``/``silence`` actions with the
-alert's id.
+alert's id. The notification is a section of the same card, drawn over the page's corner
+(:func:`toast_html`): Panel's notification area is one more model per session, and on a page
+without a Panel template it stays registered after the session ends, keeping the whole
+Document alive.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import html
 from typing import Any
 
-import panel as pn
 import param
 from panel.viewable import Viewer
 
@@ -19,7 +21,7 @@ from fogpanel.dashboard.card import html_card, title_html
 from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.state import SEVERITY_COLORS, DashboardState
 
-__all__ = ["Alerts", "badge_html", "render_alerts"]
+__all__ = ["Alerts", "badge_html", "render_alerts", "toast_html"]
 
 # Plain symbols: emoji fonts are often missing (headless browsers, minimal desktops).
 _ICONS = {"critical": "■", "warning": "▲", "info": "●", "resolved": "✔"}
@@ -47,6 +49,34 @@ def _buttons(alert_id: str, acked: bool) -> str:
            f'style="{_BUTTON}">Acknowledge</button>')
     return (f'{ack}<button class="fp-silence" data-action="silence" data-arg="{alert_id}" '
             f'style="{_BUTTON}">Silence 1 h</button>')
+
+
+TOAST_SECONDS = 8
+# The toast fades out by itself in the browser: no timer per session on the server.
+_TOAST = ("position:fixed;top:16px;right:16px;z-index:1000;max-width:420px;padding:10px 14px;"
+          "background:#d62728;color:white;border-radius:6px;box-shadow:0 2px 10px #0007;"
+          f"animation:fp-toast {TOAST_SECONDS}s forwards")
+_TOAST_KEYFRAMES = ("<style>@keyframes fp-toast{0%,85%{opacity:1}"
+                    "100%{opacity:0;visibility:hidden}}</style>")
+
+
+def toast_html(alert: dict[str, Any], count: int, nonce: int) -> str:
+    """The notification for ``count`` new critical alerts, ``alert`` the newest.
+
+    ``nonce`` makes each notification a new section, so the page draws it (and starts its
+    fade-out) again even when the text repeats.
+
+    >>> 'data-nonce="3"' in toast_html({"title": "<b>x</b>"}, 1, 3)
+    True
+    >>> "&lt;b&gt;x&lt;/b&gt;" in toast_html({"title": "<b>x</b>"}, 2, 3)
+    True
+    """
+    more = f" (+{count - 1} more)" if count > 1 else ""
+    title = html.escape(str(alert.get("title", "alert")))
+    return (f'{_TOAST_KEYFRAMES}<div class="fp-toast" role="alert" data-nonce="{nonce}" '
+            f'style="{_TOAST}"><b>{_ICONS["critical"]} Critical:</b> {title}{more}'
+            f'<button class="fp-toast-close" data-action="dismiss" title="Dismiss" '
+            f'style="{_BUTTON};color:white;border-color:#fff8">×</button></div>')
 
 
 def badge_html(alerts: list[dict[str, Any]]) -> str:
@@ -90,15 +120,18 @@ class Alerts(Viewer):
     state = param.ClassSelector(class_=DashboardState)
     engine = param.Parameter(default=None, doc="The metrics engine, for silences.")
     message = param.String(default="", doc="What the last button did.")
+    toast = param.String(default="", doc="The notification shown for new critical alerts.")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.card = html_card("fp-alerts")
         self.card.on("ack", self._acknowledge)
         self.card.on("silence", self._silence)
+        self.card.on("dismiss", self._dismiss)
+        self._toasts = 0
         self.state.param.watch(self._update, ["alerts", "acknowledged"])
         self.state.param.watch(self._notify, "unseen_critical")
-        self.param.watch(self._update, "message")
+        self.param.watch(self._update, ["message", "toast"])
         self._update()
 
     def _update(self, *_: Any) -> None:
@@ -106,14 +139,18 @@ class Alerts(Viewer):
         message = (f'<div class="fp-alert-message" style="margin:6px 0">'
                    f"{html.escape(self.message)}</div>" if self.message else "")
         self.card.sections = [badge_html(alerts), message,
-                              render_alerts(alerts, self.state.acknowledged)]
+                              render_alerts(alerts, self.state.acknowledged), self.toast]
 
     def _notify(self, *_: Any) -> None:
-        if self.state.unseen_critical and pn.state.notifications is not None:
+        count = self.state.unseen_critical
+        if count:
             latest = next((a for a in self.state.alerts if a.get("severity") == "critical"), {})
-            pn.state.notifications.error(f"Critical: {latest.get('title', 'alert')}",
-                                         duration=8000)
-        self.state.unseen_critical = 0
+            self._toasts += 1
+            self.state.unseen_critical = 0
+            self.toast = toast_html(latest, count, self._toasts)
+
+    def _dismiss(self, _arg: str) -> None:
+        self.toast = ""
 
     def _find(self, alert_id: str) -> dict[str, Any] | None:
         return next((a for a in self.state.alerts if str(a.get("alert_id")) == alert_id), None)

@@ -2,7 +2,8 @@
 
 Everything per session is created here: the state, the six components, the feed that subscribes
 the session to the hub, and the freshness callback; all of it is torn down in
-``on_session_destroyed``. ``state_only=True`` returns the parts without a template (notebooks).
+``on_session_destroyed``. :func:`components` gives the six components over a state without the
+page (notebooks).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from panel.theme.fast import Fast
 from fogpanel.dashboard.alerts import Alerts
 from fogpanel.dashboard.compact import release_empty_defaults
 from fogpanel.dashboard.feed import SessionFeed
+from fogpanel.dashboard.header import header_html, status_html
 from fogpanel.dashboard.htmlcard import HTMLCard
 from fogpanel.dashboard.live_metrics import LiveMetrics
 from fogpanel.dashboard.node_status import NodeStatus
@@ -26,9 +28,7 @@ from fogpanel.dashboard.timeline import timelines_for
 from fogpanel.dashboard.topology import Topology
 from fogpanel.server.services import Services
 
-__all__ = [
-    "OfflineFast", "components", "create_app", "freshness_html", "redis_html", "sidebar_html",
-]
+__all__ = ["TITLE", "OfflineFast", "components", "create_app"]
 
 
 def _offline_fast() -> type[Fast]:
@@ -42,65 +42,13 @@ def _offline_fast() -> type[Fast]:
                                   "__module__": Fast.__module__})
 
 
+# Panel's Native design is ~30 KiB less per session, but with it Chromium intermittently drew a
+# one-pixel column of each figure's far edge along the figure's left edge (2 page loads in 4;
+# none in 5 with Fast).
 OfflineFast = _offline_fast()
 
-STALE_AFTER = 30.0
-
-
-def freshness_html(state: DashboardState, now: float) -> str:
-    """The connection/freshness indicator: live or stale, and the time of the last update.
-
-    It shows a clock time rather than "n seconds ago" so it only changes when data arrives or
-    the state flips to stale (a per-second refresh per session cost more CPU than the data).
-    """
-    if not state.connected:
-        return '<span class="fp-fresh" data-fresh="disconnected">● disconnected</span>'
-    if state.last_update is None:
-        return '<span class="fp-fresh" data-fresh="waiting">● waiting for data</span>'
-    stale = state.stale(now, STALE_AFTER)
-    color = "#d62728" if stale else "#2e9e44"
-    label = "stale" if stale else "live"
-    at = time.strftime("%H:%M:%S", time.localtime(state.last_update))
-    return (f'<span class="fp-fresh" data-fresh="{label}" style="color:{color}">● {label}'
-            f" · last update {at}</span>")
-
-
-def sources_html(sources: dict[str, Any]) -> str:
-    parts = []
-    for name in ("simulator", "host", "agents"):
-        value = sources.get(name)
-        on = bool(value)
-        detail = f" ({value})" if name == "agents" and value else ""
-        color = "#2e9e44" if on else "#999999"
-        parts.append(f'<li class="fp-source" data-on="{str(on).lower()}">'
-                     f'<span style="color:{color}">●</span> {name}{detail}</li>')
-    return f'<ul style="list-style:none;padding-left:0">{"".join(parts)}</ul>'
-
-
-def redis_html(broker_stats: dict[str, Any] | None) -> str:
-    """The Redis link under scale-out (nothing without it): connected, or since when it is
-    unreachable (the page then shows what this process last had).
-
-    >>> redis_html(None)
-    ''
-    >>> 'data-redis="down"' in redis_html({"connected": False, "outage_since": 0.0})
-    True
-    """
-    if broker_stats is None:
-        return ""
-    if broker_stats.get("connected"):
-        return '<div class="fp-redis" data-redis="up" style="color:#2e9e44">● Redis connected</div>'
-    since = broker_stats.get("outage_since")
-    at = time.strftime("%H:%M:%S", time.localtime(since)) if since is not None else "?"
-    return (f'<div class="fp-redis" data-redis="down" style="color:#d62728">● Redis unreachable '
-            f"since {at}: showing this process's latest data</div>")
-
-
-def sidebar_html(state: DashboardState, broker_stats: dict[str, Any] | None, now: float) -> str:
-    """Freshness, live sources and (under scale-out) the Redis link."""
-    return (f'<h3>Data</h3><div class="fp-freshness">{freshness_html(state, now)}</div>'
-            f'<b>Sources</b><div class="fp-sources">{sources_html(state.sources)}</div>'
-            f"{redis_html(broker_stats)}")
+TITLE = "fogpanel · fog cluster"
+WRAP = {"flex-wrap": "wrap", "align-items": "flex-start"}
 
 
 def components(state: DashboardState, services: Services | None) -> dict[str, Any]:
@@ -118,37 +66,38 @@ def components(state: DashboardState, services: Services | None) -> dict[str, An
 
 def create_app(services: Services) -> pn.viewable.Viewable:
     """The page for one session."""
-    pn.extension(notifications=True)
     state = DashboardState(acknowledged=list(services.engine.acknowledged),
                            timelines=timelines_for(services.hub))
     parts = components(state, services)
-    # The whole sidebar is one card: one model, one change when anything in it changes.
-    sidebar = HTMLCard(sections=[sidebar_html(state, _broker_stats(services), time.time())],
-                       css_classes=["fp-sidebar"])
+    # The page's header (title, theme switch, freshness, sources) is one card: one model, one
+    # change when anything in it changes (see fogpanel.dashboard.header).
+    pn.config.design = OfflineFast
+    theme = pn.config.theme
+    title_bar = header_html(TITLE, theme)
 
-    template = pn.template.FastListTemplate(
-        title="fogpanel · fog cluster", theme_toggle=True, sidebar_width=260, design=OfflineFast,
-        # System fonts: a web font from a CDN fails (and logs console errors) offline.
-        font="system-ui, -apple-system, 'Segoe UI', sans-serif", font_url="",
-        # The busy spinner flips on every document callback: with a feed flushing every tick it
-        # cost more than the data updates (profiled); freshness is shown in the sidebar instead.
-        busy_indicator=None,
-        sidebar=[sidebar],
-        main=[
-            pn.Row(parts["live_metrics"], parts["alerts"], sizing_mode="stretch_width"),
-            pn.Row(parts["node_status"], parts["topology"], sizing_mode="stretch_width"),
-            pn.Row(parts["task_progress"], parts["resources"], sizing_mode="stretch_width"),
-        ],
-    )
+    def header_sections() -> list[str]:
+        return [title_bar, status_html(state, _broker_stats(services), time.time())]
+
+    header = HTMLCard(sections=header_sections(), sizing_mode="stretch_width",
+                      css_classes=["fp-header"], margin=0)
+    cards = [parts[name] for name in ("live_metrics", "alerts", "node_status", "topology",
+                                      "task_progress", "resources")]
+    # One row that wraps: two cards side by side on a wide screen, one under another on a narrow
+    # one (each card's box asks for a share of at least 640 px; see fogpanel.dashboard.card).
+    page = pn.Column(header, pn.Row(*cards, sizing_mode="stretch_width", styles=WRAP),
+                     sizing_mode="stretch_width")
     doc = pn.state.curdoc
+    if doc is not None:
+        # The figures' colours for the theme (Panel's templates set this on the Document).
+        doc.theme = OfflineFast(theme=theme).theme.bokeh_theme
     if doc is not None and doc.session_context is not None:
         feed = SessionFeed(services.hub, state, doc)
         feed.start(services.hub.rooms)
 
         def refresh(*_: Any) -> None:
-            html = sidebar_html(state, _broker_stats(services), time.time())
-            if [html] != sidebar.sections:
-                sidebar.sections = [html]
+            sections = header_sections()
+            if sections != header.sections:
+                header.sections = sections
 
         # New data refreshes the indicator; a slow timer only notices silence (stale).
         state.param.watch(refresh, ["last_update", "connected", "sources"])
@@ -169,7 +118,7 @@ def create_app(services: Services) -> pn.viewable.Viewable:
             services.heap.session_built()
 
         pn.state.onload(built)
-    return template
+    return page
 
 
 def _broker_stats(services: Services) -> dict[str, Any] | None:

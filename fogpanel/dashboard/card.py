@@ -18,7 +18,9 @@ from fogpanel.dashboard.htmlcard import HTMLCard
 __all__ = ["BOX", "card", "html_card", "title_html"]
 
 BOX = {"border": "1px solid #8885", "border-radius": "6px", "padding": "0 10px 10px 10px",
-       "margin": "6px"}
+       "margin": "6px",
+       # In the page's wrapping row: two cards side by side on a wide screen, one a line below.
+       "flex": "1 1 640px"}
 _TITLE = ("font-weight:600;font-size:1.1em;padding:8px 0 6px 0;"
           "border-bottom:1px solid #8884;margin-bottom:4px")
 

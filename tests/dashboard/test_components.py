@@ -8,8 +8,8 @@ import pytest
 from bokeh.document import Document
 
 from fogpanel.dashboard.alerts import Alerts, render_alerts
-from fogpanel.dashboard.app import sidebar_html
 from fogpanel.dashboard.feed import SessionFeed
+from fogpanel.dashboard.header import header_html, status_html
 from fogpanel.dashboard.live_metrics import LiveMetrics, health_badge
 from fogpanel.dashboard.node_status import NodeStatus
 from fogpanel.dashboard.resources import Resources
@@ -113,18 +113,40 @@ def test_alerts_feed_newest_first_with_details_and_ack(state):
         "alert_id": "a2", "title": "spike", "severity": "critical", "state": "firing",
         "kind": "anomaly", "value": 99.0, "expected": {"low": 10.0, "high": 20.0},
         "score": 0.93}), now=2.0)
-    badge, message, html = view.card.sections
+    badge, message, html, _toast = view.card.sections
     assert html.index("spike") < html.index("old")
     assert "expected 10 – 20" in html and "score 0.93" in html and "#d62728" in html
     assert 'data-count="2"' in badge and state.unseen_critical == 0
     assert html.count('data-action="ack"') == 2 and message == ""
     view.card.action = ["ack", "a2", 1]  # what a click on spike's Acknowledge button sends
-    badge, message, html = view.card.sections
+    badge, message, html, _toast = view.card.sections
     assert state.acknowledged == ["a2"] and "acknowledged" in html
     assert html.count('data-action="ack"') == 1 and "Acknowledged: spike" in message
     view.card.action = ["ack", "no-such-alert", 2]  # unknown ids change nothing
     assert state.acknowledged == ["a2"]
     assert render_alerts([], []).startswith('<div class="fp-alerts-empty"')
+
+
+def test_a_critical_alert_raises_a_notification_until_dismissed(state):
+    """A firing critical alert shows a notification (a new one for each arrival, even with the
+    same text); warnings and resolutions do not; a click on its close button dismisses it."""
+    view = Alerts(state=state)
+    state.apply(msg("alerts", "alert", {"alert_id": "w", "title": "slow", "severity": "warning",
+                                        "state": "firing"}), now=1.0)
+    state.apply(msg("alerts", "alert", {"alert_id": "c", "title": "down", "severity": "critical",
+                                        "state": "resolved"}), now=2.0)
+    assert view.card.sections[3] == ""
+    state.apply(msg("alerts", "alert", {"alert_id": "c", "title": "down", "severity": "critical",
+                                        "state": "firing"}), now=3.0)
+    first = view.card.sections[3]
+    assert 'class="fp-toast"' in first and "Critical:</b> down" in first
+    assert state.unseen_critical == 0
+    view.card.action = ["dismiss", "", 1]
+    assert view.card.sections[3] == ""
+    state.apply(msg("alerts", "alert", {"alert_id": "c", "title": "down", "severity": "critical",
+                                        "state": "firing"}), now=4.0)
+    again = view.card.sections[3]
+    assert "Critical:</b> down" in again and again != first
 
 
 def test_a_burst_of_alerts_renders_once(state):
@@ -136,8 +158,9 @@ def test_a_burst_of_alerts_renders_once(state):
                                              "severity": "critical", "state": "firing"})
                      for i in range(30)], now=1.0)
     assert renders == [30] and state.alerts[0]["alert_id"] == "29"
-    feed = view.card.sections[-1]
+    feed = view.card.sections[2]
     assert feed.index("t29") < feed.index("t0<")
+    assert "t29 (+29 more)" in view.card.sections[3]  # one notification for the burst
 
 
 def test_alerts_keep_the_last_hundred(state):
@@ -243,17 +266,24 @@ def test_feed_spreads_ticks_but_hurries_alerts():
     feed.stop()
 
 
-def test_sidebar_shows_freshness_sources_and_redis(state):
+def test_header_status_shows_freshness_sources_and_redis(state):
     """Live after data, stale 30 s later; live sources; the Redis link only under scale-out."""
-    assert 'data-fresh="waiting"' in sidebar_html(state, None, now=0.0)
+    assert 'data-fresh="waiting"' in status_html(state, None, now=0.0)
     state.apply(msg("resources", "resource_update",
                     {"sources": {"simulator": True, "host": False, "agents": 2}}), now=100.0)
-    html = sidebar_html(state, None, now=101.0)
+    html = status_html(state, None, now=101.0)
     assert 'data-fresh="live"' in html and "fp-redis" not in html
     assert '<li class="fp-source" data-on="false">' in html and "agents (2)" in html
-    assert 'data-fresh="stale"' in sidebar_html(state, None, now=131.0)
-    down = sidebar_html(state, {"connected": False, "outage_since": 90.0}, now=101.0)
+    assert 'data-fresh="stale"' in status_html(state, None, now=131.0)
+    down = status_html(state, {"connected": False, "outage_since": 90.0}, now=101.0)
     assert 'data-redis="down"' in down
+
+
+def test_header_switches_to_the_other_theme():
+    """The switch reloads the page in the other theme (Panel reads ``?theme=``)."""
+    assert 'id="theme-switch" href="?theme=dark"' in header_html("fogpanel", "default")
+    assert 'id="theme-switch" href="?theme=default"' in header_html("fogpanel", "dark")
+    assert "a &lt;b&gt;" in header_html("a <b>", "default")
 
 
 def test_sessions_of_a_process_share_their_histories():

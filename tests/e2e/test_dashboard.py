@@ -101,6 +101,13 @@ async def test_dashboard_end_to_end(spawn, browser, monkeypatch):
     await alert.wait_for(timeout=5000)
     assert time.monotonic() - injected < 2.0
     assert await alert.get_attribute("data-severity") == "critical"
+    # A critical alert raises a notification over the page's top right corner.
+    toast = page.locator(".fp-toast", has_text=f"Node {target} crashed")
+    await toast.wait_for(timeout=5000)
+    box = await toast.bounding_box()
+    assert box is not None and box["y"] < 100 and box["x"] + box["width"] > 1500, box
+    await toast.locator(".fp-toast-close").click()
+    await toast.wait_for(state="detached", timeout=5000)
 
     # Each alert carries its own buttons: acknowledge it, then silence what it matches.
     await alert.locator(".fp-ack").click()
