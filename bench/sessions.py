@@ -12,8 +12,11 @@ step's sessions are closed and collected: the figures then include what earlier 
 behind (memory a process keeps after tabs close, partly reused by later sessions). Every phase
 is bounded in time.
 
+By default three node crashes are injected during each measurement: each one's critical alert
+reaches every open session at once, the moment most likely to stall the loop.
+
 Usage: ``python bench/sessions.py [--sessions 10,50,100,150] [--seconds 30] [--settle 65]
-[--same-server]``
+[--incidents 3] [--same-server]``
 """
 
 from __future__ import annotations
@@ -38,20 +41,39 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _stats(port: int, secret: str) -> dict:
-    token = jwt.encode({"sub": "bench", "exp": int(time.time()) + 600, "admin": True}, secret)
     req = urllib.request.Request(f"http://127.0.0.1:{port}/api/ws/stats",
-                                 headers={"Authorization": f"Bearer {token}"})
+                                 headers={"Authorization": f"Bearer {_admin(secret)}"})
     with urllib.request.urlopen(req, timeout=60) as resp:
         return json.loads(resp.read())
 
 
-def _measure(proc: psutil.Process, port: int, secret: str, seconds: float) -> dict:
+def _admin(secret: str) -> str:
+    return jwt.encode({"sub": "bench", "exp": int(time.time()) + 600, "admin": True}, secret)
+
+
+def _incident(port: int, secret: str) -> None:
+    """Inject a node crash: its critical alert goes to every open session at once."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/sim/incidents", method="POST",
+                                 data=json.dumps({"kind": "node_crash"}).encode(),
+                                 headers={"Authorization": f"Bearer {_admin(secret)}"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        resp.read()
+
+
+def _measure(proc: psutil.Process, port: int, secret: str, seconds: float,
+             incidents: int = 0) -> dict:
+    """CPU, RSS and loop lag over ``seconds``, with ``incidents`` node crashes spread over the
+    window (each alert reaches every session at once)."""
     t0, c0 = time.monotonic(), sum(proc.cpu_times()[:2])
-    time.sleep(seconds)  # a measurement window, not synchronisation
+    for _ in range(incidents):
+        time.sleep(seconds / (incidents + 1))  # a measurement window, not synchronisation
+        _incident(port, secret)
+    time.sleep(max(0.0, seconds - (time.monotonic() - t0)))
     cpu = (sum(proc.cpu_times()[:2]) - c0) / (time.monotonic() - t0)
     stats = _stats(port, secret)
     return {"cpu_cores": round(cpu, 4), "rss_mib": round(proc.memory_info().rss / 2**20, 1),
             "loop_lag_p99_ms": stats["loop_lag"]["p99_ms"],
+            "loop_lag_max_ms": stats["loop_lag"]["max_ms"],
             "feeds": stats["dashboard"]["feeds"]}
 
 
@@ -88,8 +110,8 @@ class Server:
                 break
         self.proc = psutil.Process(self.popen.pid)
 
-    def measure(self, seconds: float) -> dict:
-        return _measure(self.proc, self.port, self.secret, seconds)
+    def measure(self, seconds: float, incidents: int = 0) -> dict:
+        return _measure(self.proc, self.port, self.secret, seconds, incidents)
 
     def stop(self) -> None:
         self.popen.send_signal(signal.SIGTERM)
@@ -112,7 +134,7 @@ def _step(server: Server, n: int, idle: dict, args: argparse.Namespace) -> dict:
     # Building sessions blocks the loop (~0.3 s each); let the server's 60 s lag window pass
     # before measuring, so the figures are those of sessions held open.
     time.sleep(args.settle)
-    m = server.measure(args.seconds)
+    m = server.measure(args.seconds, args.incidents)
     result = {"sessions": n, "opened": opened, "open_seconds": round(open_s, 1),
               "idle_rss_mib": idle["rss_mib"], **m,
               "cpu_percent_per_session": round(100 * (m["cpu_cores"] - idle["cpu_cores"]) / n, 3),
@@ -131,6 +153,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--settle", type=float, default=65.0,
                         help="seconds between opening the sessions and measuring")
+    parser.add_argument("--incidents", type=int, default=3,
+                        help="node crashes injected during each measurement (their alerts go "
+                             "to every session at once)")
     parser.add_argument("--same-server", action="store_true",
                         help="one server for every step (figures include earlier sessions' "
                              "leftovers)")
@@ -153,11 +178,13 @@ def main() -> int:
         if server is not None:
             server.stop()
     print(json.dumps({"same_server": args.same_server, "results": results}, indent=2))
-    print(f"\n{'sessions':>8} {'cpu %/session':>14} {'MiB/session':>12} {'lag p99 ms':>11}")
+    print(f"\n{'sessions':>8} {'cpu %/session':>14} {'MiB/session':>12} {'lag p99 ms':>11} "
+          f"{'lag max ms':>11}")
     for r in results:
         if r["sessions"]:
             print(f"{r['sessions']:>8} {r['cpu_percent_per_session']:>14} "
-                  f"{r['rss_mib_per_session']:>12} {r['loop_lag_p99_ms']:>11}")
+                  f"{r['rss_mib_per_session']:>12} {r['loop_lag_p99_ms']:>11} "
+                  f"{r['loop_lag_max_ms']:>11}")
     return 0
 
 

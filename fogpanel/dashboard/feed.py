@@ -4,7 +4,10 @@ Each dashboard session subscribes a :class:`SessionFeed` to the hub. Delivery on
 message (parsed once for every session) to a bounded buffer; the first message after a flush
 schedules one callback on the session's document, at a random delay within ``jitter_ms`` (2 s):
 every room's tick reaches all sessions at the same instant, and spreading their updates keeps
-the loop responsive. An alert is applied within ``urgent_ms`` (200 ms). The callback applies
+the loop responsive. An alert is applied sooner, within :func:`urgent_spread_ms`: 200 ms for a
+few sessions, growing by 10 ms per open session up to 1.5 s. An alert reaches every session at
+once, and each session's flush takes a few ms: 150 of them within 200 ms stalled the loop for
+up to 0.66 s (``bench/sessions.py`` with incidents). The callback applies
 everything buffered inside ``pn.io.hold(doc)`` (one Bokeh patch per tick, under the document
 lock). When the session ends the feed leaves every room, so a closed tab leaves no subscriber
 and no Document behind.
@@ -29,7 +32,19 @@ __all__ = ["SessionFeed"]
 logger = logging.getLogger("fogpanel.dashboard")
 
 _URGENT_ROOMS = frozenset({"alerts"})
+URGENT_MS_PER_FEED = 10
+URGENT_MAX_MS = 1500
 _BUFFER = 2000  # messages; a session that falls this far behind is cut off (like a slow socket)
+
+
+def urgent_spread_ms(feeds: int, floor_ms: int = 200) -> int:
+    """The window an alert's flushes are spread over when ``feeds`` sessions are open: room for
+    every session's flush (~a few ms each), so the loop never runs them back to back.
+
+    >>> urgent_spread_ms(1), urgent_spread_ms(100), urgent_spread_ms(1000)
+    (200, 1000, 1500)
+    """
+    return max(floor_ms, min(URGENT_MAX_MS, feeds * URGENT_MS_PER_FEED))
 
 
 class SessionFeed:
@@ -78,7 +93,7 @@ class SessionFeed:
         if out.message.get("room") in _URGENT_ROOMS:
             if not self._urgent:
                 self._urgent = True
-                self._schedule(self.urgent_ms)
+                self._schedule(urgent_spread_ms(SessionFeed.live, self.urgent_ms))
         elif not self._scheduled:
             self._scheduled = True
             self._schedule(self.jitter_ms)

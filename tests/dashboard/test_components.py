@@ -266,6 +266,25 @@ def test_feed_spreads_ticks_but_hurries_alerts():
     feed.stop()
 
 
+def test_alert_flushes_spread_wider_with_more_sessions_open():
+    """An alert reaches every session at once: with 100 sessions open their flushes are spread
+    over 1 s (200 ms for one), so the loop does not run 100 flushes back to back."""
+    hub = Hub(["alerts"], clock=lambda: 0.0)
+    others = [SessionFeed(hub, DashboardState(), doc=None) for _ in range(99)]
+    doc = TimerDoc()
+    feed = SessionFeed(hub, DashboardState(), doc, rng=Top())
+    try:
+        for other in others:
+            other.start(["alerts"])
+        feed.start(["alerts"])
+        hub.publish("alerts", "alert", {"alert_id": "a", "severity": "critical"})
+        assert [delay for delay, _ in doc.timers] == [1000]
+    finally:
+        for f in [*others, feed]:
+            f.stop()
+    assert SessionFeed.live == 0
+
+
 def test_header_status_shows_freshness_sources_and_redis(state):
     """Live after data, stale 30 s later; live sources; the Redis link only under scale-out."""
     assert 'data-fresh="waiting"' in status_html(state, None, now=0.0)
