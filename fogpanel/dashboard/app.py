@@ -92,7 +92,7 @@ def create_app(services: Services) -> pn.viewable.Viewable:
         doc.theme = OfflineFast(theme=theme).theme.bokeh_theme
     if doc is not None and doc.session_context is not None:
         feed = SessionFeed(services.hub, state, doc)
-        feed.start(services.hub.rooms)
+        feed.start_when(services.joined, services.hub.rooms)
 
         def refresh(*_: Any) -> None:
             sections = header_sections()

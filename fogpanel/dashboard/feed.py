@@ -19,7 +19,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import panel as pn
@@ -64,20 +64,46 @@ class SessionFeed:
         self._buffer: deque[Outbound] = deque()
         self._scheduled = False
         self._urgent = False
+        self.started = False
         self.closed = False
 
     def start(self, rooms: Iterable[str]) -> None:
         """Join ``rooms`` (each sends its snapshot at once)."""
+        if self.started or self.closed:
+            return
+        self.started = True
         SessionFeed.live += 1
         for room in rooms:
             if room in self.hub.registry.room_set:
                 self.hub.join(self, room)
 
+    def start_when(self, ready: Callable[[], bool], rooms: Iterable[str],
+                   every_ms: int = 250) -> None:
+        """Join ``rooms`` once ``ready()``, checking every ``every_ms`` on the document.
+
+        A process under Redis scale-out first loads the room history from Redis (API clients
+        get 503 ``joining`` meanwhile): a session joined before that would receive the loaded
+        history as live updates (old critical alerts notified as new, old points appended).
+        """
+        rooms = list(rooms)
+        doc = self.doc
+        if doc is None or ready():
+            self.start(rooms)
+            return
+
+        def check() -> None:
+            if self.closed or ready():
+                doc.remove_periodic_callback(waiting)
+                self.start(rooms)
+
+        waiting = doc.add_periodic_callback(check, every_ms)
+
     def stop(self) -> None:
         """Leave every room; called when the session is destroyed."""
         if not self.closed:
             self.closed = True
-            SessionFeed.live -= 1
+            if self.started:
+                SessionFeed.live -= 1
             self.hub.leave_all(self)
             self._buffer.clear()
             self.doc = None

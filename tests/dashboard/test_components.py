@@ -242,6 +242,14 @@ class TimerDoc(Document):
     def add_timeout_callback(self, callback, delay_ms):
         self.timers.append((delay_ms, callback))
 
+    def add_periodic_callback(self, callback, period_ms):
+        self.periodic = (period_ms, callback)
+        return callback
+
+    def remove_periodic_callback(self, callback):
+        assert callback is self.periodic[1]
+        self.periodic = None
+
 
 class Top(random.Random):
     def randint(self, a: int, b: int) -> int:
@@ -282,6 +290,34 @@ def test_alert_flushes_spread_wider_with_more_sessions_open():
     finally:
         for f in [*others, feed]:
             f.stop()
+    assert SessionFeed.live == 0
+
+
+def test_feed_joins_only_once_the_process_has_joined_the_cluster():
+    """Before a scaled-out process has loaded the room history from Redis the session waits
+    (checking every 250 ms), so that history does not arrive as live updates; a session closed
+    while waiting never joins."""
+    hub = Hub(["tasks"], clock=lambda: 0.0)
+    hub.publish("tasks", "task_progress_update", {"tasks": [], "summary": {"total": 7}})
+    joined = [False]
+    doc, state = TimerDoc(), DashboardState()
+    feed = SessionFeed(hub, state, doc, rng=Top())
+    feed.start_when(lambda: joined[0], ["tasks"])
+    period, check = doc.periodic
+    check()
+    assert period == 250 and hub.registry.counts() == {"tasks": 0} and SessionFeed.live == 0
+    joined[0] = True
+    check()
+    assert doc.periodic is None and hub.registry.counts() == {"tasks": 1}
+    doc.timers[0][1]()  # the snapshot, delivered on joining
+    assert state.task_summary == {"total": 7}
+    feed.stop()
+    early = SessionFeed(hub, DashboardState(), TimerDoc())
+    early_doc = early.doc
+    early.start_when(lambda: False, ["tasks"])
+    early.stop()
+    early_doc.periodic[1]()
+    assert early_doc.periodic is None and hub.registry.counts() == {"tasks": 0}
     assert SessionFeed.live == 0
 
 
