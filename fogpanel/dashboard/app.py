@@ -44,7 +44,7 @@ def _offline_fast() -> type[Fast]:
 
 # Panel's Native design is ~30 KiB less per session, but with it Chromium intermittently drew a
 # one-pixel column of each figure's far edge along the figure's left edge (2 page loads in 4;
-# none in 5 with Fast).
+# none in 13 with Fast).
 OfflineFast = _offline_fast()
 
 TITLE = "fogpanel · fog cluster"
@@ -69,10 +69,10 @@ def create_app(services: Services) -> pn.viewable.Viewable:
     state = DashboardState(acknowledged=list(services.engine.acknowledged),
                            timelines=timelines_for(services.hub))
     parts = components(state, services)
+    pn.config.design = OfflineFast  # for this session's components
+    theme = pn.config.theme  # "dark" or "default", from the page's ?theme=
     # The page's header (title, theme switch, freshness, sources) is one card: one model, one
     # change when anything in it changes (see fogpanel.dashboard.header).
-    pn.config.design = OfflineFast
-    theme = pn.config.theme
     title_bar = header_html(TITLE, theme)
 
     def header_sections() -> list[str]:
